@@ -1,0 +1,1 @@
+"""The command-centre dashboard (Dash): pages/ one file per page, components/ shared parts."""

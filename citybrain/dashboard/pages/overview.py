@@ -1,0 +1,87 @@
+"""Overview: the city map coloured by live activity, with city totals and data freshness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from citybrain.dashboard import data
+from citybrain.dashboard.components.district_map import district_map, graph_config
+from citybrain.dashboard.i18n import lang_of, t
+
+MAP = "overview-map"
+TOTALS = "overview-totals"
+FRESHNESS = "overview-freshness"
+TICK = "overview-tick"
+LANG = "overview-lang"
+STALE_AFTER_S = 30.0
+
+KPIS = ("events_per_min", "cameras", "cameras_down", "sensors", "open_cases", "open_emergencies")
+
+
+def layout(lang: str | None = None, **_query) -> html.Div:
+    lang = lang_of(lang)
+    app = dash.get_app()
+    return html.Div(
+        className="page overview",
+        children=[
+            dcc.Store(id=LANG, data=lang),
+            dcc.Interval(id=TICK, interval=int(app.server.config["CITYBRAIN_REFRESH_S"] * 1000)),
+            html.Header(className="topbar", children=[
+                html.H1(t("title", lang)),
+                html.Div(id=FRESHNESS, className="freshness"),
+            ]),
+            html.Div(id=TOTALS, className="kpis"),
+            html.H2(t("map_title", lang), className="panel-title"),
+            dcc.Graph(id=MAP, className="district-map", config=graph_config(),
+                      figure=district_map(app.server.config["CITYBRAIN_CITY"], [], lang)),
+        ],
+    )
+
+
+dash.register_page(__name__, path="/", name="overview", title="citybrain", layout=layout)
+
+
+def _kpi(label: str, value: str, alarm: bool = False) -> html.Div:
+    return html.Div(className="kpi alarm" if alarm else "kpi",
+                    children=[html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")])
+
+
+def freshness(snapshot: data.Snapshot, lang: str, now: datetime) -> tuple[str, str]:
+    """(text, css class) saying how fresh the data is; red when the feed or the database stalls."""
+    if snapshot.error:
+        return f"{t('db_down', lang)} · {snapshot.taken_at:%H:%M:%S} UTC", "freshness stale"
+    last = snapshot.totals.last_ingested if snapshot.totals else None
+    if last is None:
+        return t("no_data", lang), "freshness stale"
+    age = max(0.0, (now - last).total_seconds())
+    text = f"{t('fresh', lang)} {last:%H:%M:%S} UTC · {age:.0f} {t('ago', lang)}"
+    if age > STALE_AFTER_S:
+        return f"{t('stale', lang)} · {text}", "freshness stale"
+    return text, "freshness ok"
+
+
+@callback(
+    Output(MAP, "figure"), Output(TOTALS, "children"), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
+    Input(TICK, "n_intervals"), State(LANG, "data"),
+)
+def refresh(_n, lang):
+    snapshot = data.cache().snapshot()
+    city = dash.get_app().server.config["CITYBRAIN_CITY"]
+    totals = snapshot.totals
+    kpis = []
+    if totals is not None:
+        values = {
+            "events_per_min": f"{totals.events_per_min:,.0f}",
+            "cameras": f"{totals.cameras:,}",
+            "cameras_down": f"{totals.cameras_down:,}",
+            "sensors": f"{totals.sensors:,}",
+            "open_cases": f"{totals.open_cases:,}",
+            "open_emergencies": f"{totals.open_emergencies:,}",
+        }
+        kpis = [_kpi(t(k, lang), values[k], alarm=(k == "open_emergencies" and totals.open_emergencies > 0))
+                for k in KPIS]
+    text, css = freshness(snapshot, lang, datetime.now(UTC))
+    return district_map(city, snapshot.activity, lang), kpis, text, css

@@ -1,0 +1,172 @@
+"""Wire contracts of citybrain's topics: JSON, one pydantic model per topic.
+
+Every event carries a producer-assigned ``event_id`` and a timezone-aware
+``event_time``; sinks are idempotent on that pair, so replays never duplicate.
+``schema_version`` lets consumers refuse what they do not understand instead
+of misreading it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+
+class Topic(StrEnum):
+    READINGS = "iot.readings"
+    CAMERA_STATUS = "video.status"
+    CASE_EVENTS = "case.events"
+    DLQ = "dlq"
+
+
+class SensorKind(StrEnum):
+    WATER_LEVEL = "water_level"
+    PM25 = "pm25"
+    GAS = "gas"
+    NOISE = "noise"
+    TEMPERATURE = "temperature"
+
+
+# Unit and physically plausible range per kind: a value outside it is a broken
+# sensor or a broken adapter, not a reading, and goes to the dead-letter topic.
+SENSOR_SPECS: dict[SensorKind, tuple[str, float, float]] = {
+    SensorKind.WATER_LEVEL: ("m", -5.0, 50.0),
+    SensorKind.PM25: ("ug/m3", 0.0, 2000.0),
+    SensorKind.GAS: ("%LEL", 0.0, 100.0),
+    SensorKind.NOISE: ("dB(A)", 0.0, 160.0),
+    SensorKind.TEMPERATURE: ("degC", -40.0, 70.0),
+}
+
+
+class CameraState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    FAULT = "fault"
+
+
+class CaseEventType(StrEnum):
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    UPDATED = "updated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    EMERGENCY = "emergency"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_time: AwareDatetime
+
+    _to_utc = field_validator("event_time")(_utc)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class IoTReading(Event):
+    device_id: Annotated[str, Field(min_length=1, max_length=64)]
+    kind: SensorKind
+    value: float
+    unit: str
+
+    @model_validator(mode="after")
+    def _plausible(self) -> IoTReading:
+        unit, low, high = SENSOR_SPECS[self.kind]
+        if self.unit != unit:
+            raise ValueError(f"unit {self.unit!r} is not {unit!r} for kind {self.kind.value}")
+        if not math.isfinite(self.value) or not low <= self.value <= high:
+            raise ValueError(f"value {self.value} outside {low}..{high} {unit} for kind {self.kind.value}")
+        return self
+
+
+class CameraStatus(Event):
+    camera_id: Annotated[str, Field(min_length=1, max_length=64)]
+    status: CameraState
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class CaseEvent(Event):
+    case_id: Annotated[str, Field(min_length=1, max_length=64)]
+    type: CaseEventType
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    urgency: Urgency = Urgency.NORMAL
+    district: Annotated[str, Field(pattern=r"^\d{6}$")]
+    location: Location | None = None
+    deadline: AwareDatetime | None = None
+    satisfaction: int | None = Field(None, ge=1, le=5, description="1-5, given by the citizen on close")
+    assignee: str | None = Field(None, max_length=64)
+
+    _deadline_utc = field_validator("deadline")(lambda v: None if v is None else _utc(v))
+
+    @model_validator(mode="after")
+    def _lifecycle(self) -> CaseEvent:
+        if self.satisfaction is not None and self.type is not CaseEventType.CLOSED:
+            raise ValueError("satisfaction is only given when a case is closed")
+        if self.type is CaseEventType.CREATED and self.deadline is None:
+            raise ValueError("a created case needs a deadline")
+        return self
+
+
+TOPIC_MODELS: dict[str, type[Event]] = {
+    Topic.READINGS: IoTReading,
+    Topic.CAMERA_STATUS: CameraStatus,
+    Topic.CASE_EVENTS: CaseEvent,
+}
+
+
+class BadEvent(ValueError):
+    """An event that cannot be accepted; ``reason`` is a short machine-readable cause."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode(topic: str, raw: bytes | None) -> Event:
+    """Parse one message of ``topic``; raises BadEvent naming why it was refused."""
+    if raw is None:
+        raise BadEvent("malformed", "empty message")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadEvent("malformed", f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise BadEvent("malformed", "not a JSON object")
+    if doc.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise BadEvent("unsupported_version", f"schema_version {doc.get('schema_version')!r}")
+    try:
+        return TOPIC_MODELS[topic].model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "event"
+        raise BadEvent("invalid", f"{where}: {first['msg']}") from None
+
+
+def json_schemas() -> dict[str, dict]:
+    """The JSON Schema of every input topic, for the docs and for adapter authors."""
+    return {topic: model.model_json_schema() for topic, model in TOPIC_MODELS.items()}

@@ -1,0 +1,1 @@
+"""The city on the map: districts, the device registry, point-in-polygon."""

@@ -1,0 +1,1 @@
+"""Embedded broker and database, and the supervisor behind `citybrain up`."""

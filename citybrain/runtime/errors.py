@@ -1,0 +1,2 @@
+class StartupError(Exception):
+    """Something `up` needs could not be started or reached; the message says which."""

@@ -1,0 +1,49 @@
+"""All runtime settings in one place, read from CITYBRAIN_* environment variables.
+
+Every field is listed in the README's configuration table; a test fails when
+one is missing there.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYBRAIN_", extra="ignore")
+
+    database_url: str | None = Field(
+        None, description="PostgreSQL/TimescaleDB URL. Unset: `up` starts an embedded PostgreSQL."
+    )
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers (host:port,...). Unset: `up` starts an embedded broker."
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / ".citybrain", description="Where the embedded database keeps its files between runs."
+    )
+    config_dir: Path = Field(PROJECT_ROOT / "config", description="City and rule configuration directory.")
+    broker_port: int = Field(9092, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1.")
+    dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
+    dashboard_port: int = Field(8050, ge=1, le=65535, description="Port the dashboard listens on.")
+    dashboard_refresh_s: float = Field(5.0, gt=0, description="How often dashboard pages refresh, seconds.")
+    cameras: int = Field(95_000, ge=0, description="Video points in the simulated device registry.")
+    sensors: int = Field(1_760, ge=0, description="IoT monitoring points in the simulated device registry.")
+    seed: int = Field(20260101, description="Seed of the device registry and simulator (same seed, same city).")
+    sim_rate: float = Field(200.0, gt=0, description="Simulator events per second, all streams together.")
+    partitions: int = Field(4, ge=1, description="Partitions of each topic created by citybrain.")
+    worker_id: str = Field("citybrain-worker", description="Faust application id (consumer group).")
+    batch_size: int = Field(2_000, ge=1, description="Max events the worker writes in one COPY batch.")
+    batch_within_s: float = Field(0.5, gt=0, description="Max seconds the worker waits to fill a batch.")
+    max_future_s: float = Field(300.0, ge=0, description="Events dated further in the future go to the DLQ.")
+    log_level: str = Field("INFO", description="Log level of every citybrain process.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The city simulator: plausible sensor, camera and citizen-case streams for Chengdu."""

@@ -1,0 +1,224 @@
+"""A simulated city emitting the three input streams.
+
+``CitySimulator.step(now, dt)`` is deterministic for a seed and does no I/O,
+so tests can drive it with a fixed clock; ``run`` sends its events with a
+kafka-python producer, keyed by device, camera and case id.
+
+What it models: readings with a daily rhythm (PM2.5 and noise peak at rush
+hours, temperature follows the sun, water levels drift), camera outages that
+start at random and heal after minutes, and citizen cases (12345 hotline)
+that arrive in proportion to where people are and walk through their
+lifecycle: created → assigned → resolved → closed with a satisfaction score.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from citybrain.events import (
+    SENSOR_SPECS, CameraState, CameraStatus, CaseEvent, CaseEventType, Event, IoTReading, Location,
+    SensorKind, Topic, Urgency,
+)
+from citybrain.geo.registry import Devices
+
+CASE_CATEGORIES = ("city_appearance", "traffic", "noise", "water_supply", "gas_safety", "public_security",
+                   "environment", "housing", "street_lighting", "drainage")
+# Share of events by stream when the simulator runs at its configured rate.
+CASE_SHARE = 0.02
+CAMERA_SHARE = 0.38
+OUTAGE_PER_CAMERA_HOUR = 0.02  # chance a camera drops out within an hour
+MEAN_OUTAGE_S = 600.0
+# Case lifecycle, compressed so a demo shows every stage within minutes.
+STAGE_MEAN_S = {CaseEventType.CREATED: 90.0, CaseEventType.ASSIGNED: 240.0, CaseEventType.RESOLVED: 120.0}
+DEADLINE = {Urgency.EMERGENCY: timedelta(minutes=30), Urgency.NORMAL: timedelta(hours=4)}
+
+
+def _rush(hour: float) -> float:
+    """0..1, peaking at the morning and evening rush."""
+    return max(math.exp(-((hour - 8.5) ** 2) / 2), math.exp(-((hour - 18.0) ** 2) / 3))
+
+
+def sensor_value(kind: str, base: float, hour: float, noise: float) -> float:
+    """A plausible reading for ``kind`` at local ``hour`` (0-24)."""
+    if kind == SensorKind.PM25:
+        v = base * (0.7 + 0.8 * _rush(hour)) + noise * 8
+    elif kind == SensorKind.NOISE:
+        v = base + 12 * _rush(hour) - (8 if hour < 6 or hour > 23 else 0) + noise * 3
+    elif kind == SensorKind.TEMPERATURE:
+        v = base + 6 * math.sin((hour - 9) / 24 * 2 * math.pi) + noise
+    elif kind == SensorKind.GAS:
+        v = base + abs(noise) * 0.5
+    else:  # water level drifts around the gauge's normal level
+        v = base + noise * 0.05
+    _, low, high = SENSOR_SPECS[SensorKind(kind)]
+    return round(min(max(v, low), high), 2)
+
+
+BASELINE = {
+    SensorKind.PM25: (35.0, 12.0),
+    SensorKind.NOISE: (55.0, 5.0),
+    SensorKind.TEMPERATURE: (17.0, 3.0),
+    SensorKind.GAS: (2.0, 1.0),
+    SensorKind.WATER_LEVEL: (3.0, 1.0),
+}
+
+
+@dataclass
+class _Case:
+    case_id: str
+    district: str
+    category: str
+    urgency: Urgency
+    location: Location
+    deadline: datetime
+    stage: CaseEventType
+    next_at: datetime
+
+
+@dataclass
+class CitySimulator:
+    cameras: Devices
+    sensors: Devices
+    rate: float
+    seed: int = 0
+    utc_offset_h: float = 8.0  # Chengdu local time drives the daily rhythm
+    rng: np.random.Generator = field(init=False)
+    _outage_until: dict[int, datetime] = field(init=False, default_factory=dict)
+    _open_cases: list[_Case] = field(init=False, default_factory=list)
+    _case_seq: int = field(init=False, default=0)
+    _carry: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        base = [BASELINE[SensorKind(k)] for k in self.sensors.kind] if len(self.sensors) else []
+        self._sensor_base = np.array([self.rng.normal(m, s) for m, s in base])
+        self._carry = np.zeros(3)
+
+    def _counts(self, dt: float) -> tuple[int, int, int]:
+        """Events per stream this step; fractional remainders carry over so the rate holds."""
+        want = self._carry + self.rate * dt * np.array([1 - CASE_SHARE - CAMERA_SHARE, CAMERA_SHARE, CASE_SHARE])
+        whole = np.floor(want)
+        self._carry = want - whole
+        return int(whole[0]), int(whole[1]), int(whole[2])
+
+    def step(self, now: datetime, dt: float) -> Iterator[tuple[Topic, str, Event]]:
+        n_readings, n_status, n_cases = self._counts(dt)
+        yield from self._readings(now, n_readings)
+        yield from self._camera_events(now, dt, n_status)
+        yield from self._case_events(now, n_cases)
+
+    def _readings(self, now: datetime, n: int) -> Iterator[tuple[Topic, str, Event]]:
+        if not len(self.sensors) or n <= 0:
+            return
+        hour = (now.hour + now.minute / 60 + self.utc_offset_h) % 24
+        for i in self.rng.integers(0, len(self.sensors), n):
+            kind = self.sensors.kind[i]
+            device = self.sensors.ids[i]
+            value = sensor_value(kind, self._sensor_base[i], hour, self.rng.normal())
+            unit = SENSOR_SPECS[SensorKind(kind)][0]
+            yield Topic.READINGS, device, IoTReading(event_time=now, device_id=device, kind=kind, value=value, unit=unit)
+
+    def _camera_events(self, now: datetime, dt: float, n: int) -> Iterator[tuple[Topic, str, Event]]:
+        if not len(self.cameras):
+            return
+        for i, until in list(self._outage_until.items()):
+            if until <= now:
+                del self._outage_until[i]
+                yield self._camera(now, i, CameraState.ONLINE)
+        starts = self.rng.poisson(len(self.cameras) * OUTAGE_PER_CAMERA_HOUR * dt / 3600)
+        for i in self.rng.integers(0, len(self.cameras), starts):
+            i = int(i)
+            if i not in self._outage_until:
+                self._outage_until[i] = now + timedelta(seconds=self.rng.exponential(MEAN_OUTAGE_S))
+                state = CameraState.FAULT if self.rng.random() < 0.2 else CameraState.OFFLINE
+                yield self._camera(now, i, state)
+        # the rest of the budget is periodic status reports from healthy cameras
+        for i in self.rng.integers(0, len(self.cameras), n):
+            if int(i) not in self._outage_until:
+                yield self._camera(now, int(i), CameraState.ONLINE)
+
+    def _camera(self, now: datetime, i: int, state: CameraState) -> tuple[Topic, str, Event]:
+        cam = self.cameras.ids[i]
+        return Topic.CAMERA_STATUS, cam, CameraStatus(event_time=now, camera_id=cam, status=state)
+
+    def take_cameras_offline(self, now: datetime, district: str, share: float, duration_s: float) -> list:
+        """Scenario hook: an outage of ``share`` of one district's cameras; returns the events."""
+        idx = np.flatnonzero(self.cameras.district == district)
+        chosen = self.rng.choice(idx, size=int(round(len(idx) * share)), replace=False)
+        events = []
+        for i in chosen:
+            self._outage_until[int(i)] = now + timedelta(seconds=duration_s)
+            events.append(self._camera(now, int(i), CameraState.OFFLINE))
+        return events
+
+    def _case_events(self, now: datetime, n_new: int) -> Iterator[tuple[Topic, str, Event]]:
+        for _ in range(n_new):
+            yield self._new_case(now)
+        still_open = []
+        for case in self._open_cases:
+            if case.next_at > now:
+                still_open.append(case)
+                continue
+            nxt = {CaseEventType.CREATED: CaseEventType.ASSIGNED, CaseEventType.ASSIGNED: CaseEventType.RESOLVED,
+                   CaseEventType.RESOLVED: CaseEventType.CLOSED}[case.stage]
+            case.stage = nxt
+            satisfaction = int(self.rng.choice([1, 2, 3, 4, 5], p=[0.04, 0.04, 0.12, 0.3, 0.5])) if nxt is CaseEventType.CLOSED else None
+            assignee = f"grid-{self.rng.integers(1, 400):03d}" if nxt is CaseEventType.ASSIGNED else None
+            yield Topic.CASE_EVENTS, case.case_id, self._case_event(case, now, nxt, satisfaction=satisfaction, assignee=assignee)
+            if nxt is not CaseEventType.CLOSED:
+                case.next_at = now + timedelta(seconds=self.rng.exponential(STAGE_MEAN_S[nxt]))
+                still_open.append(case)
+        self._open_cases = still_open
+
+    def _new_case(self, now: datetime) -> tuple[Topic, str, Event]:
+        # citizens call from where people are: sample a camera's position (dense in the core)
+        i = int(self.rng.integers(0, len(self.cameras))) if len(self.cameras) else None
+        self._case_seq += 1
+        urgency = Urgency.EMERGENCY if self.rng.random() < 0.05 else Urgency.NORMAL
+        loc = Location(lon=float(self.cameras.lon[i]), lat=float(self.cameras.lat[i]))
+        case = _Case(
+            case_id=f"case-{self.seed % 10000:04d}-{self._case_seq:08d}",
+            district=str(self.cameras.district[i]),
+            category=str(self.rng.choice(CASE_CATEGORIES)),
+            urgency=urgency,
+            location=loc,
+            deadline=now + DEADLINE[urgency],
+            stage=CaseEventType.CREATED,
+            next_at=now + timedelta(seconds=self.rng.exponential(STAGE_MEAN_S[CaseEventType.CREATED])),
+        )
+        self._open_cases.append(case)
+        return Topic.CASE_EVENTS, case.case_id, self._case_event(case, now, CaseEventType.CREATED)
+
+    @staticmethod
+    def _case_event(case: _Case, now: datetime, type_: CaseEventType, **extra) -> CaseEvent:
+        return CaseEvent(
+            event_time=now, case_id=case.case_id, type=type_, category=case.category, urgency=case.urgency,
+            district=case.district, location=case.location, deadline=case.deadline, **extra,
+        )
+
+
+def run(sim: CitySimulator, bootstrap: str, duration_s: float | None = None, tick_s: float = 0.2) -> int:
+    """Send the simulator's events in real time; returns how many were sent."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1, client_id="citybrain-sim")
+    sent = 0
+    started = last = time.monotonic()
+    try:
+        while duration_s is None or time.monotonic() - started < duration_s:
+            time.sleep(max(0.0, tick_s - (time.monotonic() - last)))
+            tick = time.monotonic()
+            for topic, key, event in sim.step(datetime.now(UTC), tick - last):
+                producer.send(topic.value, key=key.encode(), value=event.to_bytes())
+                sent += 1
+            last = tick
+    finally:
+        producer.flush()
+        producer.close()
+    return sent

@@ -1,0 +1,1 @@
+"""PostgreSQL/TimescaleDB: schema and migrations, the batch writer, read queries."""

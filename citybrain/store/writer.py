@@ -1,0 +1,135 @@
+"""The batch writer: one COPY per batch, in one transaction, idempotent.
+
+Rows are COPYed into a session-local staging table and moved into the target
+with ``ON CONFLICT DO NOTHING`` on (event_id, event_time), so a replayed batch
+adds nothing. Each table's ``fold`` then updates current state (cameras,
+cases) from the same staged rows. If the database refuses the batch, it is
+retried row by row under savepoints so one bad row costs only itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[str, ...]
+    fold: str | None = None  # SQL run after the insert, reading the staging table `stage`
+
+    @property
+    def stage(self) -> str:
+        return f"stage_{self.name}"
+
+
+CAMERA_FOLD = """
+UPDATE cameras c
+   SET status = b.status,
+       status_since = CASE WHEN c.status IS DISTINCT FROM b.status THEN b.event_time ELSE c.status_since END,
+       status_time = b.event_time
+  FROM (SELECT DISTINCT ON (camera_id) camera_id, status, event_time
+          FROM stage ORDER BY camera_id, event_time DESC) b
+ WHERE c.camera_id = b.camera_id AND (c.status_time IS NULL OR b.event_time > c.status_time)
+"""
+
+# Fields that follow the newest event; timestamps keep the earliest occurrence.
+_LATEST = ("district", "category", "urgency", "status")
+_LATEST_NON_NULL = ("deadline", "assignee", "satisfaction")
+_ORDER = "event_time DESC, array_position(ARRAY['created','assigned','updated','resolved','closed'], type) DESC"
+CASE_FOLD = f"""
+INSERT INTO cases (case_id, {", ".join(_LATEST + _LATEST_NON_NULL)},
+                   opened_at, assigned_at, resolved_at, closed_at, last_event_time)
+SELECT case_id,
+       (array_agg(district ORDER BY {_ORDER}))[1],
+       (array_agg(category ORDER BY {_ORDER}))[1],
+       (array_agg(urgency ORDER BY {_ORDER}))[1],
+       (array_agg(type ORDER BY {_ORDER}))[1],
+       {", ".join(f"(array_agg({c} ORDER BY {_ORDER}) FILTER (WHERE {c} IS NOT NULL))[1]" for c in _LATEST_NON_NULL)},
+       min(event_time) FILTER (WHERE type = 'created'),
+       min(event_time) FILTER (WHERE type = 'assigned'),
+       min(event_time) FILTER (WHERE type = 'resolved'),
+       min(event_time) FILTER (WHERE type = 'closed'),
+       max(event_time)
+  FROM stage GROUP BY case_id
+ON CONFLICT (case_id) DO UPDATE SET
+  {", ".join(f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN EXCLUDED.{c} ELSE cases.{c} END" for c in _LATEST)},
+  {", ".join(f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN COALESCE(EXCLUDED.{c}, cases.{c}) ELSE COALESCE(cases.{c}, EXCLUDED.{c}) END" for c in _LATEST_NON_NULL)},
+  {", ".join(f"{c} = LEAST(cases.{c}, EXCLUDED.{c})" for c in ("opened_at", "assigned_at", "resolved_at", "closed_at"))},
+  last_event_time = GREATEST(cases.last_event_time, EXCLUDED.last_event_time)
+"""
+
+READINGS = TableSpec("readings", ("event_id", "event_time", "device_id", "district", "kind", "value", "unit"))
+CAMERA_STATUS = TableSpec(
+    "camera_status", ("event_id", "event_time", "camera_id", "district", "status"), fold=CAMERA_FOLD
+)
+CASE_EVENTS = TableSpec(
+    "case_events",
+    ("event_id", "event_time", "case_id", "district", "type", "category", "urgency",
+     "deadline", "satisfaction", "assignee", "lon", "lat"),
+    fold=CASE_FOLD,
+)
+
+
+@dataclass
+class WriteResult:
+    inserted: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+
+
+class BatchWriter:
+    """Writes batches of row tuples to one table over one connection."""
+
+    def __init__(self, conn: psycopg.Connection, spec: TableSpec) -> None:
+        self.conn = conn
+        self.spec = spec
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
+                sql.Identifier(spec.stage), sql.Identifier(spec.name)
+            )
+        )
+        conn.commit()
+        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+        stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
+        self._truncate = sql.SQL("TRUNCATE {}").format(stage)
+        self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)
+        self._insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+            target, cols, cols, stage
+        )
+        self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
+
+    def _write(self, rows: Sequence[tuple]) -> int:
+        cur = self.conn.cursor()
+        cur.execute(self._truncate)
+        with cur.copy(self._copy) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(self._insert)
+        inserted = cur.rowcount
+        if self._fold is not None:
+            cur.execute(self._fold)
+        return inserted
+
+    def write(self, rows: Sequence[tuple]) -> WriteResult:
+        if not rows:
+            return WriteResult()
+        try:
+            with self.conn.transaction():
+                return WriteResult(self._write(rows))
+        except (psycopg.DataError, psycopg.IntegrityError):
+            return self._write_one_by_one(rows)
+
+    def _write_one_by_one(self, rows: Sequence[tuple]) -> WriteResult:
+        result = WriteResult()
+        with self.conn.transaction():
+            for index, row in enumerate(rows):
+                try:
+                    with self.conn.transaction():
+                        result.inserted += self._write([row])
+                except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                    result.rejected.append((index, str(exc).strip().splitlines()[0]))
+        return result

@@ -1,0 +1,124 @@
+"""The faust application: one agent per input topic, each writing in batches.
+
+Offsets are acknowledged only after ``take_events`` hands back control, i.e.
+after the batch's rows are committed in PostgreSQL and its dead letters are
+confirmed by the broker: a worker killed mid-batch replays the batch, and the
+idempotent writer turns the replay into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import faust
+import psycopg
+
+from citybrain.events import Topic
+from citybrain.settings import Settings
+from citybrain.store.registry import load_lookup
+from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, TableSpec
+from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
+
+log = logging.getLogger("citybrain.stream")
+
+TABLES: dict[str, TableSpec] = {
+    Topic.READINGS: READINGS,
+    Topic.CAMERA_STATUS: CAMERA_STATUS,
+    Topic.CASE_EVENTS: CASE_EVENTS,
+}
+LOOKUP_REFRESH_S = 60.0
+
+
+def broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(","))
+
+
+def fetch_lookup(database_url: str) -> Lookup:
+    cameras, sensors = load_lookup(database_url)
+    with psycopg.connect(database_url) as conn:
+        districts = frozenset(r[0] for r in conn.execute("SELECT adcode FROM districts"))
+    return Lookup(cameras, sensors, districts)
+
+
+def dead_letter_headers(d: DeadLetter) -> dict[str, bytes]:
+    m = d.message
+    return {
+        "reason": d.reason.encode(),
+        "detail": d.detail.encode(),
+        "source_topic": m.topic.encode(),
+        "source_partition": str(m.partition).encode(),
+        "source_offset": str(m.offset).encode(),
+    }
+
+
+def create_app(settings: Settings) -> faust.App:
+    if not settings.kafka_bootstrap or not settings.database_url:
+        raise ValueError("the worker needs CITYBRAIN_KAFKA_BOOTSTRAP and CITYBRAIN_DATABASE_URL")
+    app = faust.App(
+        settings.worker_id,
+        broker=broker_url(settings.kafka_bootstrap),
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=10.0,
+        web_enabled=False,
+    )
+    database_url = settings.database_url
+    state = {"lookup": fetch_lookup(database_url)}
+    dlq = app.topic(Topic.DLQ, partitions=settings.partitions)
+    max_future = timedelta(seconds=settings.max_future_s)
+
+    async def send_dead(letters: list[DeadLetter]) -> None:
+        pending = [
+            await dlq.send(key=d.message.key, value=d.message.value or b"", headers=dead_letter_headers(d))
+            for d in letters
+        ]
+        await asyncio.gather(*pending)
+        for d in letters:
+            log.warning("dead letter %s from %s[%d]@%d: %s", d.reason, d.message.topic,
+                        d.message.partition, d.message.offset, d.detail)
+
+    def make_agent(topic_name: str, spec: TableSpec) -> None:
+        topic = app.topic(topic_name, partitions=settings.partitions)
+
+        async def ingest(stream: faust.StreamT) -> None:
+            conn = await asyncio.to_thread(psycopg.connect, database_url)
+            writer = await asyncio.to_thread(BatchWriter, conn, spec)
+            try:
+                async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+                    messages = [
+                        Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.value)
+                        for e in events
+                    ]
+                    rows, sources, dead = prepare(messages, state["lookup"], datetime.now(UTC), max_future)
+                    result = await asyncio.to_thread(writer.write, rows)
+                    dead += [DeadLetter(sources[i], "db_rejected", why) for i, why in result.rejected]
+                    if dead:
+                        await send_dead(dead)
+                    log.debug("%s: %d events, %d new rows, %d dead", topic_name, len(events), result.inserted, len(dead))
+            finally:
+                await asyncio.to_thread(conn.close)
+
+        app.agent(topic, name=f"ingest-{spec.name}")(ingest)
+
+    for topic_name, spec in TABLES.items():
+        make_agent(topic_name, spec)
+
+    @app.timer(LOOKUP_REFRESH_S)
+    async def refresh_lookup() -> None:
+        # devices added to the registry while the worker runs become known without a restart
+        state["lookup"] = await asyncio.to_thread(fetch_lookup, database_url)
+
+    return app
+
+
+def run_worker(settings: Settings) -> None:
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
