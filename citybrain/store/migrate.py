@@ -27,9 +27,9 @@ class Migration:
     sql: str
 
 
-def available() -> list[Migration]:
+def available(source=MIGRATIONS) -> list[Migration]:
     found = []
-    for entry in MIGRATIONS.iterdir():
+    for entry in source.iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
@@ -62,7 +62,7 @@ def _has_code(text: str) -> bool:
     return any(line.split("--", 1)[0].strip() for line in text.splitlines())
 
 
-def migrate(url: str) -> list[str]:
+def migrate(url: str, source=MIGRATIONS) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied."""
     applied_now: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
@@ -71,7 +71,7 @@ def migrate(url: str) -> list[str]:
             " version integer PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        for migration in available():
+        for migration in available(source):
             with conn.transaction():
                 # one migrator at a time: concurrent `migrate` calls queue here
                 conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")

@@ -1,0 +1,131 @@
+"""The `citybrain` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from citybrain.config import ConfigError
+from citybrain.runtime.errors import StartupError
+from citybrain.settings import Settings
+from citybrain.store.migrate import MigrationError
+
+app = typer.Typer(
+    help="citybrain: a city's real-time operations centre. Settings come from CITYBRAIN_* environment variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+KNOWN_ERRORS = (ConfigError, StartupError, MigrationError)
+
+
+def fail(message: str) -> None:
+    typer.secho(f"citybrain: error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CITYBRAIN_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"bad setting: {problems}")
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def need(settings: Settings, *names: str) -> None:
+    missing = [f"CITYBRAIN_{n.upper()}" for n in names if not getattr(settings, n)]
+    if missing:
+        fail(f"{', '.join(missing)} must be set (or use `citybrain up`, which starts embedded services)")
+
+
+@app.command()
+def up() -> None:
+    """Run the whole command centre: database, broker, worker, simulator and dashboard.
+
+    Unset CITYBRAIN_DATABASE_URL / CITYBRAIN_KAFKA_BOOTSTRAP start embedded ones.
+    """
+    from citybrain.runtime.up import up as run_up
+
+    run_up(load_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply schema migrations and load the city's districts and device registry."""
+    from citybrain.runtime.up import prepare_database
+
+    settings = load_settings()
+    need(settings, "database_url")
+    counts = prepare_database(settings.database_url, settings)
+    typer.echo(f"schema up to date; {counts['districts']} districts, {counts['cameras']:,} cameras, "
+               f"{counts['sensors']:,} sensors")
+
+
+@app.command()
+def worker() -> None:
+    """Run the stream worker (faust): validate, enrich and store the three input topics."""
+    from citybrain.stream.app import run_worker
+
+    settings = load_settings()
+    need(settings, "database_url", "kafka_bootstrap")
+    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
+    run_worker(settings)
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str | None, typer.Option(help="Listen address (default CITYBRAIN_DASHBOARD_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default CITYBRAIN_DASHBOARD_PORT).")] = None,
+) -> None:
+    """Serve the command-centre dashboard."""
+    from citybrain.dashboard.app import run
+
+    settings = load_settings(dashboard_host=host, dashboard_port=port)
+    need(settings, "database_url")
+    run(settings)
+
+
+@app.command()
+def simulate(
+    rate: Annotated[float | None, typer.Option(min=0.001, help="Events per second (default CITYBRAIN_SIM_RATE).")] = None,
+    duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds (default: run until stopped).")] = None,
+) -> None:
+    """Send simulated Chengdu sensor readings, camera status and citizen cases to Kafka."""
+    from citybrain.geo.city import City
+    from citybrain.geo.registry import build_registry
+    from citybrain.sim.city_sim import CitySimulator, run
+
+    settings = load_settings(sim_rate=rate)
+    need(settings, "kafka_bootstrap")
+    city = City.load(settings.config_dir)
+    cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
+    sim = CitySimulator(cameras, sensors, rate=settings.sim_rate, seed=settings.seed)
+    try:
+        sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"sent {sent:,} events")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of every input topic's events."""
+    from citybrain.events import json_schemas
+
+    typer.echo(json.dumps(json_schemas(), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    try:
+        app()
+    except KNOWN_ERRORS as exc:
+        typer.secho(f"citybrain: error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)

@@ -1,0 +1,106 @@
+"""`citybrain up`: the whole command centre on one machine, embedded where unset."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from citybrain.geo.city import City
+from citybrain.geo.registry import build_registry
+from citybrain.runtime import broker, database
+from citybrain.runtime.errors import StartupError
+from citybrain.runtime.supervisor import Supervisor
+from citybrain.settings import Settings
+from citybrain.store.migrate import migrate
+from citybrain.store.registry import seed_city
+
+DASHBOARD_START_TIMEOUT_S = 90.0
+
+
+def echo(text: str) -> None:
+    print(text, flush=True)
+
+
+def prepare_database(url: str, settings: Settings) -> dict[str, int]:
+    """Apply migrations and load the city and its device registry."""
+    migrate(url)
+    city = City.load(settings.config_dir)
+    cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
+    return seed_city(url, city, cameras, sensors)
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt
+
+
+def _wait_for_http(url: str, supervisor: Supervisor, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        supervisor.check()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise StartupError(f"dashboard did not answer at {url} within {timeout_s:.0f} s")
+
+
+def up(settings: Settings) -> None:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    data_dir = settings.data_dir
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    supervisor = Supervisor(log_dir, env)
+    pg_server = None
+    try:
+        if not broker.port_free(settings.dashboard_host, settings.dashboard_port):
+            raise StartupError(
+                f"dashboard port {settings.dashboard_port} on {settings.dashboard_host} is already in use "
+                "(set CITYBRAIN_DASHBOARD_PORT)"
+            )
+        if settings.database_url:
+            database_url = settings.database_url
+            database.wait_for_database(database_url)
+            echo(f"database   {database.redact(database_url)} (external)")
+        else:
+            pg_server, database_url = database.start_embedded(data_dir)
+            echo(f"database   embedded PostgreSQL, data in {data_dir / 'pg'}")
+        if settings.kafka_bootstrap:
+            bootstrap = settings.kafka_bootstrap
+            echo(f"broker     {bootstrap} (external)")
+        else:
+            proc, bootstrap = broker.start_embedded(settings.broker_port, log_dir / "broker.log")
+            supervisor.adopt("broker", proc, log_dir / "broker.log")
+            echo(f"broker     embedded Kafka-compatible broker on {bootstrap}")
+        broker.ensure_topics(bootstrap, settings.partitions)
+        counts = prepare_database(database_url, settings)
+        echo(f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors")
+
+        env.update(CITYBRAIN_DATABASE_URL=database_url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap)
+        me = [sys.executable, "-m", "citybrain"]
+        supervisor.start("dashboard", [*me, "dashboard"])
+        supervisor.start("worker", [*me, "worker"])
+        supervisor.start("simulator", [*me, "simulate"])
+        url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
+        _wait_for_http(url, supervisor, DASHBOARD_START_TIMEOUT_S)
+        echo(f"logs       {log_dir}")
+        echo(f"\ncitybrain is up: {url}   (Ctrl-C stops everything)")
+        while True:
+            time.sleep(1.0)
+            supervisor.check()
+    except KeyboardInterrupt:
+        echo("\nstopping ...")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon children
+        supervisor.stop_all()
+        if pg_server is not None:
+            pg_server.cleanup()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    echo("stopped.")

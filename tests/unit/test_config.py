@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from citybrain.config import ConfigError
+from citybrain.geo.city import City
+from citybrain.settings import PROJECT_ROOT
+
+
+def write_city(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "city.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "districts.geojson").write_text((PROJECT_ROOT / "config/districts.geojson").read_text())
+    return tmp_path
+
+
+def test_the_shipped_city_has_chengdus_20_districts():
+    city = City.load(PROJECT_ROOT / "config")
+    assert len(city.districts) == 20
+    assert {d.adcode for d in city.districts} == {
+        f["properties"]["adcode"] for f in city.geojson["features"]
+    }
+    assert city.frame.set_index("adcode").loc["510104", "name_en"] == "Jinjiang"
+
+
+def test_a_bad_key_names_file_and_key(tmp_path):
+    text = (PROJECT_ROOT / "config/city.yaml").read_text(encoding="utf-8").replace('adcode: "510105"', 'adcode: "51x"')
+    with pytest.raises(ConfigError) as err:
+        City.load(write_city(tmp_path, text))
+    message = str(err.value)
+    assert "city.yaml" in message and "districts.1.adcode" in message
+
+
+def test_broken_yaml_names_file_and_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"city\.yaml line \d+: not valid YAML"):
+        City.load(write_city(tmp_path, "name_zh: [unclosed\n"))
+
+
+def test_missing_boundary_is_named(tmp_path):
+    text = (PROJECT_ROOT / "config/city.yaml").read_text(encoding="utf-8") + \
+        '  - {adcode: "510199", name_zh: 测试区, name_en: Test}\n'
+    with pytest.raises(ConfigError, match="no boundary for district.*510199"):
+        City.load(write_city(tmp_path, text))
+
+
+def test_duplicate_district_is_refused(tmp_path):
+    text = (PROJECT_ROOT / "config/city.yaml").read_text(encoding="utf-8") + \
+        '  - {adcode: "510104", name_zh: 锦江区, name_en: Jinjiang}\n'
+    with pytest.raises(ConfigError, match="districts: .*510104 listed twice"):
+        City.load(write_city(tmp_path, text))
