@@ -36,7 +36,7 @@ def start_embedded(port: int, log_path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
          "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -35,19 +35,20 @@ class Child:
 
 
 def stop_process_group(proc: subprocess.Popen, grace_s: float = GRACE_S) -> None:
-    if proc.poll() is None:
+    """SIGTERM the child's process group, SIGKILL it after ``grace_s``; reaps the child."""
+    def signal_group(sig: int) -> None:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:  # group gone; the leader may still be a zombie to reap
             pass
+
+    if proc.poll() is None:
+        signal_group(signal.SIGTERM)
         try:
             proc.wait(grace_s)
         except subprocess.TimeoutExpired:
             pass
-    try:  # the leader may be gone while a grandchild lingers in its group
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    signal_group(signal.SIGKILL)  # the leader may be gone while a grandchild lingers in its group
     proc.wait()
 
 

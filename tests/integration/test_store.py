@@ -1,0 +1,114 @@
+"""Migrations and the batch writer against the embedded PostgreSQL."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from citybrain.store.migrate import MigrationError, migrate
+from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_migrate_twice_changes_nothing(database_url):
+    assert migrate(database_url) == ["001_core.sql"]
+    with psycopg.connect(database_url) as conn:
+        before = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+    assert migrate(database_url) == []
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall() == before
+
+
+def test_failed_migration_names_file_and_statement_and_leaves_nothing(database_url, tmp_path):
+    (tmp_path / "001_ok.sql").write_text("CREATE TABLE a (x int);\n")
+    (tmp_path / "002_bad.sql").write_text(
+        "-- a comment\nCREATE TABLE b (x int);\nINSERT INTO nowhere VALUES (1);\n"
+    )
+    with pytest.raises(MigrationError) as err:
+        migrate(database_url, source=tmp_path)
+    assert "002_bad.sql" in str(err.value) and "INSERT INTO nowhere" in str(err.value)
+    with psycopg.connect(database_url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert "a" in tables and "b" not in tables  # 002 rolled back whole
+    assert versions == [1]
+
+
+def reading_row(value=1.0, event_id=None, when=NOW):
+    return (event_id or uuid.uuid4(), when, "iot-00001", "510104", "pm25", value, "ug/m3")
+
+
+def test_a_replayed_batch_adds_nothing(seeded_url):
+    rows = [reading_row(v) for v in range(100)]
+    with psycopg.connect(seeded_url) as conn:
+        writer = BatchWriter(conn, READINGS)
+        assert writer.write(rows).inserted == 100
+        assert writer.write(rows).inserted == 0
+        assert writer.write(rows[:10] + [reading_row(7.0)]).inserted == 1
+    assert count(seeded_url, "readings") == 101
+
+
+def test_a_bad_row_costs_only_itself(seeded_url):
+    good = [(uuid.uuid4(), NOW, f"cam-{i:06d}", "510104", "offline") for i in range(5)]
+    bad = (uuid.uuid4(), NOW, "cam-000009", "510104", "exploded")  # violates the status CHECK
+    with psycopg.connect(seeded_url) as conn:
+        result = BatchWriter(conn, CAMERA_STATUS).write(good[:2] + [bad] + good[2:])
+    assert result.inserted == 5
+    assert [i for i, _ in result.rejected] == [2]
+    assert "camera_status_status_check" in result.rejected[0][1]
+    assert count(seeded_url, "camera_status") == 5
+    with psycopg.connect(seeded_url) as conn:
+        assert conn.execute("SELECT count(*) FROM cameras WHERE status = 'offline'").fetchone()[0] == 5
+
+
+def test_camera_state_follows_the_newest_event_in_any_order(seeded_url):
+    t0 = NOW
+    events = [
+        (uuid.uuid4(), t0 + timedelta(minutes=2), "cam-000001", "510104", "online"),
+        (uuid.uuid4(), t0, "cam-000001", "510104", "offline"),
+    ]
+    with psycopg.connect(seeded_url) as conn:
+        writer = BatchWriter(conn, CAMERA_STATUS)
+        writer.write(events[:1])
+        writer.write(events[1:])  # late, older event must not win
+        status, since = conn.execute(
+            "SELECT status, status_since FROM cameras WHERE camera_id = 'cam-000001'"
+        ).fetchone()
+    assert (status, since) == ("online", t0 + timedelta(minutes=2))
+
+
+def case_row(type_, minutes, **over):
+    row = dict(event_id=uuid.uuid4(), event_time=NOW + timedelta(minutes=minutes), case_id="case-1",
+               district="510104", type=type_, category="noise", urgency="emergency",
+               deadline=NOW + timedelta(minutes=30), satisfaction=None, assignee=None, lon=104.08, lat=30.65)
+    row.update(over)
+    return tuple(row.values())
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]])
+def test_case_state_converges_whatever_the_delivery_order(seeded_url, order):
+    events = [
+        case_row("created", 0),
+        case_row("assigned", 5, assignee="grid-007"),
+        case_row("resolved", 20),
+        case_row("closed", 25, satisfaction=5),
+    ]
+    with psycopg.connect(seeded_url) as conn:
+        writer = BatchWriter(conn, CASE_EVENTS)
+        for i in order:
+            writer.write([events[i]])
+        writer.write(events)  # and a full replay
+        row = conn.execute(
+            "SELECT status, assignee, satisfaction, opened_at, assigned_at, resolved_at, closed_at, deadline"
+            " FROM cases WHERE case_id = 'case-1'"
+        ).fetchone()
+    assert row == ("closed", "grid-007", 5, NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=20),
+                   NOW + timedelta(minutes=25), NOW + timedelta(minutes=30))
+    assert count(seeded_url, "case_events") == 4
