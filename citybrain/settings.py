@@ -6,8 +6,8 @@ one is missing there.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,9 +41,4 @@ class Settings(BaseSettings):
     batch_size: int = Field(2_000, ge=1, description="Max events the worker writes in one COPY batch.")
     batch_within_s: float = Field(0.5, gt=0, description="Max seconds the worker waits to fill a batch.")
     max_future_s: float = Field(300.0, ge=0, description="Events dated further in the future go to the DLQ.")
-    log_level: str = Field("INFO", description="Log level of every citybrain process.")
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of every citybrain process.")

@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from citybrain.dashboard import data
 from citybrain.dashboard.components.district_map import district_map, graph_config
+from citybrain.dashboard.components.freshness import freshness
 from citybrain.dashboard.i18n import lang_of, t
 
 MAP = "overview-map"
@@ -16,7 +17,6 @@ TOTALS = "overview-totals"
 FRESHNESS = "overview-freshness"
 TICK = "overview-tick"
 LANG = "overview-lang"
-STALE_AFTER_S = 30.0
 
 KPIS = ("events_per_min", "cameras", "cameras_down", "sensors", "open_cases", "open_emergencies")
 
@@ -47,20 +47,6 @@ dash.register_page(__name__, path="/", name="overview", title="citybrain", layou
 def _kpi(label: str, value: str, alarm: bool = False) -> html.Div:
     return html.Div(className="kpi alarm" if alarm else "kpi",
                     children=[html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")])
-
-
-def freshness(snapshot: data.Snapshot, lang: str, now: datetime) -> tuple[str, str]:
-    """(text, css class) saying how fresh the data is; red when the feed or the database stalls."""
-    if snapshot.error:
-        return f"{t('db_down', lang)} · {snapshot.taken_at:%H:%M:%S} UTC", "freshness stale"
-    last = snapshot.totals.last_ingested if snapshot.totals else None
-    if last is None:
-        return t("no_data", lang), "freshness stale"
-    age = max(0.0, (now - last).total_seconds())
-    text = f"{t('fresh', lang)} {last:%H:%M:%S} UTC · {age:.0f} {t('ago', lang)}"
-    if age > STALE_AFTER_S:
-        return f"{t('stale', lang)} · {text}", "freshness stale"
-    return text, "freshness ok"
 
 
 @callback(

@@ -1,0 +1,110 @@
+"""`citybrain up` as a user runs it: starts everything, answers, and leaves nothing behind."""
+
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import psutil
+import psycopg
+import pytest
+
+from citybrain.runtime.errors import StartupError
+from citybrain.runtime.supervisor import Supervisor
+from tests.helpers import child_env, free_port, wait_until
+
+
+def start_up(tmp_path, **settings):
+    log = tmp_path / "up.log"
+    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(), broker_port=free_port(),
+                    sim_rate=50, **settings)
+    proc = subprocess.Popen([sys.executable, "-m", "citybrain", "up"], stdout=open(log, "wb"),
+                            stderr=subprocess.STDOUT, env=env)
+    return proc, log
+
+
+def url_when_up(proc, log) -> str:
+    def printed_url():
+        assert proc.poll() is None, log.read_text()
+        for line in log.read_text().splitlines():
+            if "citybrain is up:" in line:
+                return line.split("citybrain is up:")[1].split()[0]
+        return None
+
+    return wait_until(printed_url, 120, 0.5, "`up` to print its URL")
+
+
+def leftovers(pids: set[int], data_dir) -> list[str]:
+    alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    postgres = [p.pid for p in psutil.process_iter(["cmdline"])
+                if p.info["cmdline"] and any(str(data_dir) in part for part in p.info["cmdline"])]
+    return [f"pid {p}" for p in alive + postgres]
+
+
+def camera_status_rows(data_dir) -> int:
+    with psycopg.connect(f"postgresql://postgres@/citybrain?host={data_dir / 'pg'}") as conn:
+        return conn.execute("SELECT count(*) FROM camera_status").fetchone()[0]
+
+
+def test_up_serves_the_dashboard_and_sigint_stops_every_child(tmp_path):
+    data_dir = tmp_path / "data"
+    proc, log = start_up(tmp_path)
+    try:
+        url = url_when_up(proc, log)
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200
+        # the simulator's events reach the database through the worker
+        first = wait_until(lambda: camera_status_rows(data_dir), 90, 1.0, "events in the database")
+        children = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+        assert len(children) >= 4  # broker, dashboard, worker, simulator
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    assert code == 0, log.read_text()
+    assert "stopped." in log.read_text()
+    assert leftovers(children, data_dir) == []
+
+    # a second run reuses the database directory: the first run's rows are still there
+    proc, log = start_up(tmp_path)
+    try:
+        url_when_up(proc, log)
+        assert camera_status_rows(data_dir) >= first
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+
+
+def test_dashboard_port_in_use_is_named(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = child_env(data_dir=tmp_path / "data", dashboard_port=port)
+        result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"dashboard port {port}" in result.stderr and "already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_external_database_is_named(tmp_path):
+    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(),
+                    database_url=f"postgresql://citybrain@/citybrain?host={tmp_path}&connect_timeout=1")
+    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "database citybrain@" in result.stderr and "unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "pg").exists()  # nothing embedded was started for it
+
+
+def test_a_child_that_dies_is_named_with_its_last_words(tmp_path):
+    supervisor = Supervisor(tmp_path, env={})
+    child = supervisor.start("worker", [sys.executable, "-c", "print('cannot join group'); raise SystemExit(3)"])
+    child.proc.wait(10)
+    with pytest.raises(StartupError) as err:
+        supervisor.check()
+    assert "worker exited with code 3" in str(err.value) and "cannot join group" in str(err.value)
+    supervisor.stop_all()
