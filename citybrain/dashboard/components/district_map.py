@@ -20,7 +20,8 @@ def graph_config() -> dict:
     return {"displayModeBar": False, "scrollZoom": False, "topojsonURL": dash.get_asset_url("topojson/")}
 
 
-COLORSCALE = [[0.0, "#0b2a4a"], [0.35, "#1565c0"], [0.7, "#26c6da"], [1.0, "#e0f7fa"]]
+COLORSCALE = [[0.0, "#0b2a4a"], [0.4, "#1565c0"], [0.75, "#0097a7"], [1.0, "#00bfa5"]]
+SMALL_DISTRICT_KM2 = 150.0  # the urban core: smaller labels so neighbours do not overlap
 
 
 def district_map(city: City, activity: list[dict], lang: str) -> go.Figure:
@@ -48,7 +49,7 @@ def district_map(city: City, activity: list[dict], lang: str) -> go.Figure:
     fig.add_trace(
         go.Scattergeo(
             lon=centroids.x, lat=centroids.y, text=names, mode="text",
-            textfont=dict(color="#ffffff", size=13), hoverinfo="skip", showlegend=False,
+            textfont=dict(color="#ffffff", size=[11 if a < SMALL_DISTRICT_KM2 else 15 for a in frame["area_km2"]]), hoverinfo="skip", showlegend=False,
         )
     )
     fig.update_geos(fitbounds="locations", visible=False, bgcolor="rgba(0,0,0,0)")
