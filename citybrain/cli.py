@@ -65,7 +65,7 @@ def migrate() -> None:
     settings = load_settings()
     need(settings, "database_url")
     counts = prepare_database(settings.database_url, settings)
-    typer.echo(f"schema up to date; {counts['districts']} districts, {counts['cameras']:,} cameras, "
+    typer.echo(f"schema up to date ({counts['storage']} mode); {counts['districts']} districts, {counts['cameras']:,} cameras, "
                f"{counts['sensors']:,} sensors")
 
 

@@ -6,6 +6,7 @@ worker a fresh consumer-group id, so tests never see each other's data.
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import psycopg
@@ -15,6 +16,8 @@ from citybrain.geo.city import City
 from citybrain.geo.registry import build_registry
 from citybrain.settings import PROJECT_ROOT
 from tests.helpers import SMALL, free_port
+
+TIMESCALE_URL = os.environ.get("CITYBRAIN_TEST_TIMESCALE_URL")
 
 
 @pytest.fixture(scope="session")
@@ -36,22 +39,31 @@ def pg_server(tmp_path_factory):
     server.cleanup()
 
 
-@pytest.fixture
-def database_url(pg_server) -> str:
-    """A fresh, empty database on the session's embedded server."""
+def _fresh_database(server_url: str) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+    with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    return pg_server.get_uri(name)
+    return psycopg.conninfo.make_conninfo(server_url, dbname=name)
+
+
+@pytest.fixture(params=["embedded", "timescale"] if TIMESCALE_URL else ["embedded"])
+def database_url(request) -> str:
+    """A fresh, empty database: on the embedded PostgreSQL, and also on a real
+    TimescaleDB when CITYBRAIN_TEST_TIMESCALE_URL points at one."""
+    if request.param == "timescale":
+        return _fresh_database(TIMESCALE_URL)
+    return _fresh_database(request.getfixturevalue("pg_server").get_uri())
 
 
 @pytest.fixture
 def seeded_url(database_url, city, registry) -> str:
     """A fresh database with the schema and the small test city's registry."""
     from citybrain.store.migrate import migrate
+    from citybrain.store.policies import StorageConfig, apply_policies
     from citybrain.store.registry import seed_city
 
     migrate(database_url)
+    apply_policies(database_url, StorageConfig.load(PROJECT_ROOT / "config"))
     seed_city(database_url, city, *registry)
     return database_url
 

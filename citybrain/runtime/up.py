@@ -16,6 +16,7 @@ from citybrain.runtime.errors import StartupError
 from citybrain.runtime.supervisor import Supervisor
 from citybrain.settings import Settings
 from citybrain.store.migrate import migrate
+from citybrain.store.policies import StorageConfig, apply_policies
 from citybrain.store.registry import seed_city
 
 DASHBOARD_START_TIMEOUT_S = 90.0
@@ -26,11 +27,12 @@ def echo(text: str) -> None:
 
 
 def prepare_database(url: str, settings: Settings) -> dict[str, int]:
-    """Apply migrations and load the city and its device registry."""
+    """Apply migrations and storage policies, and load the city and its device registry."""
     migrate(url)
+    counts: dict = {"storage": apply_policies(url, StorageConfig.load(settings.config_dir))}
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    return seed_city(url, city, cameras, sensors)
+    return counts | seed_city(url, city, cameras, sensors)
 
 
 def _raise_interrupt(signum, _frame):
@@ -81,6 +83,7 @@ def up(settings: Settings) -> None:
             echo(f"broker     embedded Kafka-compatible broker on {bootstrap}")
         broker.ensure_topics(bootstrap, settings.partitions)
         counts = prepare_database(database_url, settings)
+        echo(f"storage    {counts['storage']} mode")
         echo(f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors")
 
         env.update(CITYBRAIN_DATABASE_URL=database_url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap)

@@ -1,5 +1,10 @@
 """Numbered SQL migrations, applied in order, each in its own transaction.
 
+A migration is ``NNN_name.sql``, or a pair ``NNN_name.timescale.sql`` /
+``NNN_name.plain.sql`` when TimescaleDB and plain PostgreSQL need different
+DDL for the same tables and views. The mode is decided once, at the first
+migration, by whether the server offers the timescaledb extension.
+
 A failed migration rolls back whole and the error names the file and the
 statement that failed, so the database is never left half-migrated.
 """
@@ -13,7 +18,8 @@ from importlib.resources import files
 import psycopg
 
 MIGRATIONS = files("citybrain.store") / "migrations"
-_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+(?:\.(timescale|plain))?\.sql$")
+MODES = ("timescale", "plain")
 
 
 class MigrationError(Exception):
@@ -27,17 +33,26 @@ class Migration:
     sql: str
 
 
-def available(source=MIGRATIONS) -> list[Migration]:
-    found = []
+def available(mode: str, source=MIGRATIONS) -> list[Migration]:
+    """The migrations for ``mode``, in order."""
+    by_version: dict[int, dict[str | None, Migration]] = {}
     for entry in source.iterdir():
         match = _NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise MigrationError(f"two migrations share a number: {[m.name for m in found]}")
-    return found
+        if not match:
+            continue
+        version, variant = int(match[1]), match[2]
+        variants = by_version.setdefault(version, {})
+        if variant in variants:
+            raise MigrationError(f"two migrations numbered {version:03d}: {variants[variant].name}, {entry.name}")
+        variants[variant] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
+    chosen = []
+    for version, variants in sorted(by_version.items()):
+        if None in variants and len(variants) > 1:
+            raise MigrationError(f"migration {version:03d} has both a common file and per-mode variants")
+        if None not in variants and set(variants) != set(MODES):
+            raise MigrationError(f"migration {version:03d} needs both .timescale.sql and .plain.sql")
+        chosen.append(variants.get(None) or variants[mode])
+    return chosen
 
 
 def split_statements(sql: str) -> list[str]:
@@ -62,6 +77,19 @@ def _has_code(text: str) -> bool:
     return any(line.split("--", 1)[0].strip() for line in text.splitlines())
 
 
+def storage_mode(conn: psycopg.Connection) -> str:
+    """'timescale' when the database runs (or can run) TimescaleDB, else 'plain'."""
+    recorded = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if recorded:
+        return "timescale"
+    applied = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0] and \
+        conn.execute("SELECT 1 FROM schema_migrations WHERE name LIKE '%.plain.sql'").fetchone()
+    if applied:
+        return "plain"
+    offered = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
+    return "timescale" if offered else "plain"
+
+
 def migrate(url: str, source=MIGRATIONS) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied."""
     applied_now: list[str] = []
@@ -71,7 +99,8 @@ def migrate(url: str, source=MIGRATIONS) -> list[str]:
             " version integer PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        for migration in available(source):
+        mode = storage_mode(conn)
+        for migration in available(mode, source):
             with conn.transaction():
                 # one migrator at a time: concurrent `migrate` calls queue here
                 conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")

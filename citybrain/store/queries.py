@@ -1,4 +1,7 @@
-"""Read queries behind the dashboard. Each takes a connection and returns plain rows."""
+"""The read API behind the dashboard: each query takes a connection and returns plain data.
+
+They read the same tables and rollup names in TimescaleDB and plain mode.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 ACTIVITY_SQL = """
@@ -59,3 +63,121 @@ def city_totals(conn: psycopg.Connection, activity: list[dict], window_s: float 
         row = cur.execute(TOTALS_SQL).fetchone()
     events = sum(r["events"] for r in activity)
     return CityTotals(**row, events_per_min=events * 60.0 / window_s)
+
+
+DEVICE_STATUS_SQL = """
+SELECT d.adcode AS district,
+       coalesce(c.online, 0) AS cameras_online, coalesce(c.offline, 0) AS cameras_offline,
+       coalesce(c.fault, 0) AS cameras_fault, coalesce(c.unknown, 0) AS cameras_unknown,
+       coalesce(s.total, 0) AS sensors, coalesce(s.reporting, 0) AS sensors_reporting,
+       coalesce(s.total, 0) - coalesce(s.reporting, 0) AS sensors_silent
+  FROM districts d
+  LEFT JOIN (SELECT district,
+                    count(*) FILTER (WHERE status = 'online') AS online,
+                    count(*) FILTER (WHERE status = 'offline') AS offline,
+                    count(*) FILTER (WHERE status = 'fault') AS fault,
+                    count(*) FILTER (WHERE status IS NULL) AS unknown
+               FROM cameras GROUP BY district) c ON c.district = d.adcode
+  LEFT JOIN (SELECT s.district, count(*) AS total, count(r.device_id) AS reporting
+               FROM sensors s
+               LEFT JOIN (SELECT DISTINCT device_id FROM readings
+                           WHERE event_time > %(now)s - make_interval(secs => %(silent_after)s)
+                             AND event_time <= %(now)s) r USING (device_id)
+              GROUP BY s.district) s ON s.district = d.adcode
+ ORDER BY d.adcode
+"""
+
+CASE_KPIS_SQL = """
+WITH c AS (
+    SELECT *, status NOT IN ('resolved', 'closed') AS open,
+           coalesce(resolved_at, closed_at) AS done_at
+      FROM cases
+)
+SELECT district,
+       count(*) FILTER (WHERE opened_at >= %(since)s) AS opened,
+       count(*) FILTER (WHERE opened_at >= %(since)s AND done_at IS NOT NULL) AS handled,
+       count(*) FILTER (WHERE opened_at >= %(since)s AND done_at <= deadline) AS on_time,
+       count(*) FILTER (WHERE opened_at >= %(since)s AND satisfaction IS NOT NULL) AS rated,
+       count(*) FILTER (WHERE opened_at >= %(since)s AND satisfaction >= 4) AS satisfied,
+       count(*) FILTER (WHERE open) AS open_cases,
+       count(*) FILTER (WHERE open AND deadline < %(now)s) AS overdue,
+       count(*) FILTER (WHERE open AND urgency = 'emergency') AS open_emergencies
+  FROM c
+ GROUP BY GROUPING SETS ((district), ())
+"""
+
+SERIES_MEASURES = {
+    "readings": "sum(n)::bigint AS n, sum(value_sum) / nullif(sum(n), 0) AS value_avg,"
+                " min(value_min) AS value_min, max(value_max) AS value_max",
+    "camera_status": "sum(reports)::bigint AS reports, sum(down)::bigint AS down",
+    "case_events": "sum(created)::bigint AS created, sum(emergencies)::bigint AS emergencies,"
+                   " sum(resolved)::bigint AS resolved, sum(closed)::bigint AS closed",
+}
+RESOLUTIONS = ("1m", "1h")
+
+
+@dataclass(frozen=True)
+class CaseKpis:
+    district: str | None  # None: the whole city
+    opened: int
+    resolution_rate: float | None  # handled (resolved or closed) / opened
+    on_time_rate: float | None  # handled by the deadline / handled
+    satisfaction_rate: float | None  # satisfied (4-5) / rated
+    open_cases: int
+    overdue: int
+    open_emergencies: int
+
+
+def device_status(conn: psycopg.Connection, now: datetime, silent_after_s: float = 900.0) -> list[dict]:
+    """Cameras by status and sensors reporting vs silent (no reading for ``silent_after_s``), per district."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(DEVICE_STATUS_SQL, {"now": now, "silent_after": silent_after_s}).fetchall()
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def case_kpis(conn: psycopg.Connection, since: datetime, now: datetime) -> dict[str | None, CaseKpis]:
+    """Case-handling KPIs for cases opened since ``since``, per district and (key None) for the city.
+
+    Open, overdue and emergency counts are as of ``now`` whenever the case was opened.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(CASE_KPIS_SQL, {"since": since, "now": now}).fetchall()
+    return {
+        r["district"]: CaseKpis(
+            district=r["district"], opened=r["opened"],
+            resolution_rate=_rate(r["handled"], r["opened"]),
+            on_time_rate=_rate(r["on_time"], r["handled"]),
+            satisfaction_rate=_rate(r["satisfied"], r["rated"]),
+            open_cases=r["open_cases"], overdue=r["overdue"], open_emergencies=r["open_emergencies"],
+        )
+        for r in rows
+    }
+
+
+def district_series(
+    conn: psycopg.Connection, table: str, district: str, start: datetime, end: datetime,
+    resolution: str = "1m", kind: str | None = None,
+) -> list[dict]:
+    """One district's rollup of ``table`` (readings, camera_status, case_events) per bucket in [start, end).
+
+    Readings are summed over all kinds unless ``kind`` is given.
+    """
+    if table not in SERIES_MEASURES:
+        raise ValueError(f"no rollup for {table!r}; choose one of {sorted(SERIES_MEASURES)}")
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {RESOLUTIONS}, not {resolution!r}")
+    if kind is not None and table != "readings":
+        raise ValueError("kind applies to readings only")
+    query = sql.SQL(
+        "SELECT bucket, {measures} FROM {view} WHERE district = %(district)s"
+        " AND bucket >= %(start)s AND bucket < %(end)s {kind} GROUP BY bucket ORDER BY bucket"
+    ).format(
+        measures=sql.SQL(SERIES_MEASURES[table]),
+        view=sql.Identifier(f"{table}_{resolution}"),
+        kind=sql.SQL("AND kind = %(kind)s" if kind else ""),
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, {"district": district, "start": start, "end": end, "kind": kind}).fetchall()

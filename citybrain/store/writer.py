@@ -2,9 +2,12 @@
 
 Rows are COPYed into a session-local staging table and moved into the target
 with ``ON CONFLICT DO NOTHING`` on (event_id, event_time), so a replayed batch
-adds nothing. Each table's ``fold`` then updates current state (cameras,
-cases) from the same staged rows. If the database refuses the batch, it is
-retried row by row under savepoints so one bad row costs only itself.
+adds nothing. On plain PostgreSQL the same statement adds the rows it really
+inserted to the per-district 1-minute and 1-hour rollups (on TimescaleDB,
+continuous aggregates do that). Each table's ``fold`` then updates current
+state (cameras, cases) from the staged rows. If the database refuses the
+batch, it is retried row by row under savepoints so one bad row costs only
+itself.
 """
 
 from __future__ import annotations
@@ -15,11 +18,39 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from citybrain.store.migrate import storage_mode
+
+
+ADD, LOWEST, HIGHEST = "{t}.{c} + EXCLUDED.{c}", "LEAST({t}.{c}, EXCLUDED.{c})", "GREATEST({t}.{c}, EXCLUDED.{c})"
+RESOLUTIONS = {"1m": "1 minute", "1h": "1 hour"}
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Per-district rollup columns of a raw table: name → (aggregate over raw rows, merge rule)."""
+
+    keys: tuple[str, ...]
+    measures: dict[str, tuple[str, str]]
+
+    def upsert(self, table: str, resolution: str, source: str) -> str:
+        target = f"{table}_{resolution}"
+        keys = ", ".join(self.keys)
+        cols = ", ".join(self.measures)
+        aggs = ", ".join(agg for agg, _ in self.measures.values())
+        merge = ", ".join(f"{c} = " + rule.format(t=target, c=c) for c, (_, rule) in self.measures.items())
+        return (
+            f"INSERT INTO {target} (bucket, {keys}, {cols}) "
+            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time, TIMESTAMPTZ '2000-01-01 00:00:00+00'), "
+            f"{keys}, {aggs} FROM {source} GROUP BY 1, {keys} "
+            f"ON CONFLICT ({keys}, bucket) DO UPDATE SET {merge}"
+        )
+
 
 @dataclass(frozen=True)
 class TableSpec:
     name: str
     columns: tuple[str, ...]
+    rollup: Rollup
     fold: str | None = None  # SQL run after the insert, reading the staging table `stage`
 
     @property
@@ -63,14 +94,30 @@ ON CONFLICT (case_id) DO UPDATE SET
   last_event_time = GREATEST(cases.last_event_time, EXCLUDED.last_event_time)
 """
 
-READINGS = TableSpec("readings", ("event_id", "event_time", "device_id", "district", "kind", "value", "unit"))
+READINGS = TableSpec(
+    "readings",
+    ("event_id", "event_time", "device_id", "district", "kind", "value", "unit"),
+    Rollup(("district", "kind"), {
+        "n": ("count(*)", ADD), "value_sum": ("sum(value)", ADD),
+        "value_min": ("min(value)", LOWEST), "value_max": ("max(value)", HIGHEST),
+    }),
+)
 CAMERA_STATUS = TableSpec(
-    "camera_status", ("event_id", "event_time", "camera_id", "district", "status"), fold=CAMERA_FOLD
+    "camera_status",
+    ("event_id", "event_time", "camera_id", "district", "status"),
+    Rollup(("district",), {"reports": ("count(*)", ADD), "down": ("count(*) FILTER (WHERE status <> 'online')", ADD)}),
+    fold=CAMERA_FOLD,
 )
 CASE_EVENTS = TableSpec(
     "case_events",
     ("event_id", "event_time", "case_id", "district", "type", "category", "urgency",
      "deadline", "satisfaction", "assignee", "lon", "lat"),
+    Rollup(("district",), {
+        "created": ("count(*) FILTER (WHERE type = 'created')", ADD),
+        "emergencies": ("count(*) FILTER (WHERE type = 'created' AND urgency = 'emergency')", ADD),
+        "resolved": ("count(*) FILTER (WHERE type = 'resolved')", ADD),
+        "closed": ("count(*) FILTER (WHERE type = 'closed')", ADD),
+    }),
     fold=CASE_FOLD,
 )
 
@@ -97,9 +144,16 @@ class BatchWriter:
         stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
         self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)
-        self._insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+        insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
             target, cols, cols, stage
         )
+        if storage_mode(conn) == "timescale":
+            self._insert = insert
+        else:  # count and roll up exactly the rows this batch added, in the same statement
+            rollups = [sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS]
+            self._insert = sql.SQL("WITH ins AS ({} RETURNING *), {} SELECT count(*) FROM ins").format(
+                insert, sql.SQL(", ").join(rollups)
+            )
         self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
 
     def _write(self, rows: Sequence[tuple]) -> int:
@@ -109,7 +163,7 @@ class BatchWriter:
             for row in rows:
                 copy.write_row(row)
         cur.execute(self._insert)
-        inserted = cur.rowcount
+        inserted = cur.fetchone()[0] if cur.description else cur.rowcount
         if self._fold is not None:
             cur.execute(self._fold)
         return inserted

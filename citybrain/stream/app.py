@@ -17,6 +17,8 @@ import psycopg
 
 from citybrain.events import Topic
 from citybrain.settings import Settings
+from citybrain.store.migrate import storage_mode
+from citybrain.store.policies import StorageConfig, prune_plain
 from citybrain.store.registry import load_lookup
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, TableSpec
 from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
@@ -29,6 +31,7 @@ TABLES: dict[str, TableSpec] = {
     Topic.CASE_EVENTS: CASE_EVENTS,
 }
 LOOKUP_REFRESH_S = 60.0
+PRUNE_EVERY_S = 3600.0
 
 
 def broker_url(bootstrap: str) -> str:
@@ -109,6 +112,19 @@ def create_app(settings: Settings) -> faust.App:
 
     for topic_name, spec in TABLES.items():
         make_agent(topic_name, spec)
+
+    storage = StorageConfig.load(settings.config_dir)
+
+    @app.timer(PRUNE_EVERY_S)
+    async def prune() -> None:
+        # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting
+        def run() -> int:
+            with psycopg.connect(database_url) as conn:
+                return prune_plain(conn, storage) if storage_mode(conn) == "plain" else 0
+
+        deleted = await asyncio.to_thread(run)
+        if deleted:
+            log.info("deleted %d rows past retention", deleted)
 
     @app.timer(LOOKUP_REFRESH_S)
     async def refresh_lookup() -> None:

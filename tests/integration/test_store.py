@@ -6,10 +6,15 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from citybrain.store.migrate import MigrationError, migrate
+from citybrain.store.migrate import MigrationError, migrate, storage_mode
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def database_url_mode(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return storage_mode(conn)
 
 
 def count(url: str, table: str) -> int:
@@ -18,7 +23,8 @@ def count(url: str, table: str) -> int:
 
 
 def test_migrate_twice_changes_nothing(database_url):
-    assert migrate(database_url) == ["001_core.sql"]
+    mode = "timescale" if "timescale" in database_url_mode(database_url) else "plain"
+    assert migrate(database_url) == ["001_core.sql", f"002_rollups.{mode}.sql"]
     with psycopg.connect(database_url) as conn:
         before = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
     assert migrate(database_url) == []

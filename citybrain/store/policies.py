@@ -1,0 +1,102 @@
+"""Data lifecycle from config/storage.yaml: compression, retention, rollup refresh.
+
+On TimescaleDB these become background-job policies (re-applied on every
+migrate, so a changed config takes effect); on plain PostgreSQL the worker
+calls ``prune_plain`` periodically to delete what is past retention.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from psycopg import sql
+
+from citybrain.config import load_yaml
+from citybrain.store.migrate import storage_mode
+
+RAW_TABLES = ("readings", "camera_status", "case_events")
+# (view, refresh start_offset, end_offset, schedule) — the 1-minute views refresh
+# every minute over the last two hours; real-time aggregation covers the rest.
+ROLLUP_REFRESH = {
+    "1m": ("2 hours", "1 minute", "1 minute"),
+    "1h": ("3 days", "1 hour", "30 minutes"),
+}
+
+
+class StorageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    raw_retention_days: int = Field(ge=1)
+    compress_after_days: int = Field(ge=1)
+    rollup_1m_retention_days: int = Field(ge=1)
+    rollup_1h_retention_days: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> StorageConfig:
+        if self.compress_after_days >= self.raw_retention_days:
+            raise ValueError("compress_after_days must be less than raw_retention_days")
+        if self.rollup_1h_retention_days < self.raw_retention_days:
+            raise ValueError("rollup_1h_retention_days must be at least raw_retention_days (aggregates outlive raw data)")
+        return self
+
+    @classmethod
+    def load(cls, config_dir: Path) -> StorageConfig:
+        return load_yaml(config_dir / "storage.yaml", cls)
+
+    def retention(self, resolution: str) -> int:
+        return {"1m": self.rollup_1m_retention_days, "1h": self.rollup_1h_retention_days}[resolution]
+
+
+def _days(n: int) -> str:
+    return f"{n} days"
+
+
+def apply_policies(url: str, cfg: StorageConfig) -> str:
+    """Register TimescaleDB's background policies when in timescale mode; returns the mode."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        mode = storage_mode(conn)
+        if mode == "timescale":
+            _apply_timescale_policies(conn, cfg)
+    return mode
+
+
+def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> None:
+    with conn.transaction():
+        for table in RAW_TABLES:
+            conn.execute("SELECT remove_compression_policy(%s, if_exists => true)", (table,))
+            conn.execute("SELECT add_compression_policy(%s, %s::interval)", (table, _days(cfg.compress_after_days)))
+            conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
+            conn.execute("SELECT add_retention_policy(%s, %s::interval)", (table, _days(cfg.raw_retention_days)))
+            for resolution, (start, end, every) in ROLLUP_REFRESH.items():
+                view = f"{table}_{resolution}"
+                # second argument: if_not_exists (named so in every 2.x release)
+                conn.execute("SELECT remove_continuous_aggregate_policy(%s, true)", (view,))
+                conn.execute(
+                    "SELECT add_continuous_aggregate_policy(%s, start_offset => %s::interval,"
+                    " end_offset => %s::interval, schedule_interval => %s::interval)",
+                    (view, start, end, every),
+                )
+                conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (view,))
+                conn.execute("SELECT add_retention_policy(%s, %s::interval)", (view, _days(cfg.retention(resolution))))
+
+
+def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
+    """Delete raw rows and rollups past retention; returns rows deleted."""
+    deleted = 0
+    with conn.transaction():
+        for table in RAW_TABLES:
+            cur = conn.execute(
+                sql.SQL("DELETE FROM {} WHERE event_time < now() - %s::interval").format(sql.Identifier(table)),
+                (_days(cfg.raw_retention_days),),
+            )
+            deleted += cur.rowcount
+            for resolution in ROLLUP_REFRESH:
+                cur = conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE bucket < now() - %s::interval").format(
+                        sql.Identifier(f"{table}_{resolution}")
+                    ),
+                    (_days(cfg.retention(resolution)),),
+                )
+                deleted += cur.rowcount
+    return deleted
