@@ -139,7 +139,6 @@ class BatchWriter:
                 sql.Identifier(spec.stage), sql.Identifier(spec.name)
             )
         )
-        conn.commit()
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
@@ -154,6 +153,7 @@ class BatchWriter:
             self._insert = sql.SQL("WITH ins AS ({} RETURNING *), {} SELECT count(*) FROM ins").format(
                 insert, sql.SQL(", ").join(rollups)
             )
+        conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
         self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
 
     def _write(self, rows: Sequence[tuple]) -> int:

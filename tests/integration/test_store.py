@@ -58,7 +58,8 @@ def test_a_replayed_batch_adds_nothing(seeded_url):
         assert writer.write(rows).inserted == 100
         assert writer.write(rows).inserted == 0
         assert writer.write(rows[:10] + [reading_row(7.0)]).inserted == 1
-    assert count(seeded_url, "readings") == 101
+        # committed by write() itself: another connection sees the rows while this one is still open
+        assert count(seeded_url, "readings") == 101
 
 
 def test_a_bad_row_costs_only_itself(seeded_url):
