@@ -15,7 +15,7 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/citybrain bench
+	$(BIN)/citybrain bench ingest
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -113,6 +114,35 @@ def simulate(
     except KeyboardInterrupt:
         return
     typer.echo(f"sent {sent:,} events")
+
+
+bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    rows: Annotated[int, typer.Option(min=1000, help="Rows per round.")] = 200_000,
+    batch: Annotated[int, typer.Option(min=1, help="Rows per COPY batch.")] = 2_000,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds; medians are reported.")] = 3,
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path("bench-ingest.json"),
+) -> None:
+    """Rows/s of the batch writer vs a bare COPY of the same rows into the same table.
+
+    Uses a scratch database on CITYBRAIN_DATABASE_URL's server, or a throwaway embedded PostgreSQL.
+    """
+    from citybrain.bench import ingest
+    from citybrain.bench.runner import save, scratch_database
+
+    settings = load_settings()
+    typer.echo(f"bench ingest: {rows:,} rows in batches of {batch:,}, {rounds} rounds")
+    with scratch_database(settings.database_url) as url:
+        result = save(ingest.run(url, rows, batch, rounds, echo=typer.echo), output)
+    for name, rate in result["rows_per_s"].items():
+        typer.echo(f"{name:>14}: {rate:>10,} rows/s")
+    typer.echo(f"writer / bare COPY: {result['ratio_writer_to_bare_copy']:.2f}   "
+               f"replay / bare COPY: {result['ratio_replay_to_bare_copy']:.2f}   (written to {output})")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""`citybrain bench`: throughput measured against the machine's raw limits in the same run."""
