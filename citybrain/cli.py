@@ -108,7 +108,8 @@ def simulate(
     need(settings, "kafka_bootstrap")
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    sim = CitySimulator(cameras, sensors, rate=settings.sim_rate, seed=settings.seed)
+    sim = CitySimulator(cameras, sensors, rate=settings.sim_rate, seed=settings.seed,
+                        cases_per_s=city.spec.appeals_per_year / (365 * 24 * 3600))
     try:
         sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ class Topic(StrEnum):
     READINGS = "iot.readings"
     CAMERA_STATUS = "video.status"
     CASE_EVENTS = "case.events"
+    RISK = "risk.indicators"
     DLQ = "dlq"
 
 
@@ -131,6 +132,22 @@ class CaseEvent(Event):
         return self
 
 
+class DistrictRisk(Event):
+    """A district's risk for one window (published on risk.indicators, keyed by district).
+
+    ``event_time`` is the window's end. While the window is open it may be
+    published again with new figures; the copy with ``final`` set is the last.
+    """
+
+    district: Annotated[str, Field(pattern=r"^\d{6}$")]
+    window_s: int = Field(gt=0)
+    score: float = Field(ge=0, le=100)
+    level: Literal["blue", "yellow", "orange", "red"]
+    final: bool
+    values: dict[str, float]
+    contributions: dict[str, float]
+
+
 TOPIC_MODELS: dict[str, type[Event]] = {
     Topic.READINGS: IoTReading,
     Topic.CAMERA_STATUS: CameraStatus,
@@ -168,5 +185,5 @@ def decode(topic: str, raw: bytes | None) -> Event:
 
 
 def json_schemas() -> dict[str, dict]:
-    """The JSON Schema of every input topic, for the docs and for adapter authors."""
-    return {topic: model.model_json_schema() for topic, model in TOPIC_MODELS.items()}
+    """The JSON Schema of every topic citybrain reads or writes, for the docs and for adapter authors."""
+    return {topic: model.model_json_schema() for topic, model in {**TOPIC_MODELS, Topic.RISK: DistrictRisk}.items()}

@@ -1,7 +1,8 @@
-"""Shared fixtures: one embedded PostgreSQL and one embedded broker per test session.
+"""Shared fixtures: one embedded PostgreSQL per session, one embedded broker per test.
 
-Each test that needs a database gets a fresh one (CREATE DATABASE), and each
-worker a fresh consumer-group id, so tests never see each other's data.
+Each test that needs a database gets a fresh one (CREATE DATABASE), each test
+that needs a broker its own broker, and each worker a fresh consumer-group id,
+so tests never see each other's data.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ def seeded_url(database_url, city, registry) -> str:
     return database_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def bootstrap(tmp_path_factory) -> str:
+    """A fresh embedded broker per test (it starts in well under a second), so no test reads another's events."""
     from citybrain.runtime.broker import start_embedded
     from citybrain.runtime.supervisor import stop_process_group
 

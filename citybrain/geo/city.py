@@ -28,6 +28,7 @@ class CitySpec(BaseModel):
     adcode: str = Field(pattern=r"^\d{6}$")
     center: tuple[float, float]
     boundaries: str
+    appeals_per_year: int = Field(ge=0, description="citizen appeals (hotline cases) a year, city-wide")
     districts: list[DistrictSpec] = Field(min_length=1)
 
     @field_validator("districts")

@@ -29,9 +29,9 @@ from citybrain.geo.registry import Devices
 
 CASE_CATEGORIES = ("city_appearance", "traffic", "noise", "water_supply", "gas_safety", "public_security",
                    "environment", "housing", "street_lighting", "drainage")
-# Share of events by stream when the simulator runs at its configured rate.
-CASE_SHARE = 0.02
-CAMERA_SHARE = 0.38
+# Share of the configured rate that is camera status; the rest is sensor readings.
+# Citizen cases arrive at their own rate (the city's appeals per year), whatever the rate.
+CAMERA_SHARE = 0.4
 OUTAGE_PER_CAMERA_HOUR = 0.02  # chance a camera drops out within an hour
 MEAN_OUTAGE_S = 600.0
 # Case lifecycle, compressed so a demo shows every stage within minutes.
@@ -86,6 +86,7 @@ class CitySimulator:
     cameras: Devices
     sensors: Devices
     rate: float
+    cases_per_s: float = 3_000_000 / (365 * 24 * 3600)
     seed: int = 0
     utc_offset_h: float = 8.0  # Chengdu local time drives the daily rhythm
     rng: np.random.Generator = field(init=False)
@@ -98,14 +99,14 @@ class CitySimulator:
         self.rng = np.random.default_rng(self.seed)
         base = [BASELINE[SensorKind(k)] for k in self.sensors.kind] if len(self.sensors) else []
         self._sensor_base = np.array([self.rng.normal(m, s) for m, s in base])
-        self._carry = np.zeros(3)
+        self._carry = np.zeros(2)
 
     def _counts(self, dt: float) -> tuple[int, int, int]:
         """Events per stream this step; fractional remainders carry over so the rate holds."""
-        want = self._carry + self.rate * dt * np.array([1 - CASE_SHARE - CAMERA_SHARE, CAMERA_SHARE, CASE_SHARE])
+        want = self._carry + self.rate * dt * np.array([1 - CAMERA_SHARE, CAMERA_SHARE])
         whole = np.floor(want)
         self._carry = want - whole
-        return int(whole[0]), int(whole[1]), int(whole[2])
+        return int(whole[0]), int(whole[1]), int(self.rng.poisson(self.cases_per_s * dt))
 
     def step(self, now: datetime, dt: float) -> Iterator[tuple[Topic, str, Event]]:
         n_readings, n_status, n_cases = self._counts(dt)

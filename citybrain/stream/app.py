@@ -16,11 +16,15 @@ import faust
 import psycopg
 
 from citybrain.events import Topic
+from citybrain.risk import windows
+from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
 from citybrain.store.migrate import storage_mode
 from citybrain.store.policies import StorageConfig, prune_plain
 from citybrain.store.registry import load_lookup
+from citybrain.store.risk import record_late
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, TableSpec
+from citybrain.stream import indicators
 from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
 
 log = logging.getLogger("citybrain.stream")
@@ -73,6 +77,7 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,
     )
     database_url = settings.database_url
+    risk = RiskConfig.load(settings.config_dir)
     state = {"lookup": fetch_lookup(database_url)}
     dlq = app.topic(Topic.DLQ, partitions=settings.partitions)
     max_future = timedelta(seconds=settings.max_future_s)
@@ -87,6 +92,13 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("dead letter %s from %s[%d]@%d: %s", d.reason, d.message.topic,
                         d.message.partition, d.message.offset, d.detail)
 
+    def write_batch(writer: BatchWriter, topic_name: str, rows: list, late: list[str], now: datetime):
+        result = writer.write(rows)
+        if late:
+            log.info("%s: %d events arrived after their window was final", topic_name, len(late))
+            record_late(writer.conn, topic_name, now.replace(second=0, microsecond=0), late)
+        return result
+
     def make_agent(topic_name: str, spec: TableSpec) -> None:
         topic = app.topic(topic_name, partitions=settings.partitions)
 
@@ -99,8 +111,10 @@ def create_app(settings: Settings) -> faust.App:
                         Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.value)
                         for e in events
                     ]
-                    rows, sources, dead = prepare(messages, state["lookup"], datetime.now(UTC), max_future)
-                    result = await asyncio.to_thread(writer.write, rows)
+                    now = datetime.now(UTC)
+                    rows, sources, dead = prepare(messages, state["lookup"], now, max_future)
+                    late = [row[3] for row in rows if windows.is_late(row[1], now, risk)]  # row[3]: district
+                    result = await asyncio.to_thread(write_batch, writer, topic_name, rows, late, now)
                     dead += [DeadLetter(sources[i], "db_rejected", why) for i, why in result.rejected]
                     if dead:
                         await send_dead(dead)
@@ -114,6 +128,13 @@ def create_app(settings: Settings) -> faust.App:
         make_agent(topic_name, spec)
 
     storage = StorageConfig.load(settings.config_dir)
+    risk_topic = app.topic(Topic.RISK, partitions=settings.partitions)
+
+    @app.timer(risk.tick_s, on_leader=True)
+    async def compute_risk() -> None:
+        result = await asyncio.to_thread(indicators.tick, database_url, risk, datetime.now(UTC))
+        pending = [await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published]
+        await asyncio.gather(*pending)
 
     @app.timer(PRUNE_EVERY_S)
     async def prune() -> None:

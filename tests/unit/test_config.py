@@ -47,3 +47,14 @@ def test_duplicate_district_is_refused(tmp_path):
         '  - {adcode: "510104", name_zh: 锦江区, name_en: Jinjiang}\n'
     with pytest.raises(ConfigError, match="districts: .*510104 listed twice"):
         City.load(write_city(tmp_path, text))
+
+
+def test_storage_config_names_file_and_key(tmp_path):
+    from citybrain.store.policies import StorageConfig
+
+    (tmp_path / "storage.yaml").write_text(
+        "raw_retention_days: 90\ncompress_after_days: 120\nrollup_1m_retention_days: 30\nrollup_1h_retention_days: 0\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        StorageConfig.load(tmp_path)
+    assert "storage.yaml" in str(err.value) and "rollup_1h_retention_days" in str(err.value)

@@ -56,8 +56,8 @@ def test_case_lifecycle_rules():
     assert closed.satisfaction == 4
 
 
-def test_every_input_topic_has_a_json_schema():
+def test_every_topic_has_a_json_schema():
     schemas = json_schemas()
-    assert set(schemas) == {Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS}
+    assert set(schemas) == {Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS, Topic.RISK}
     for schema in schemas.values():
         assert {"event_id", "event_time", "schema_version"} <= set(schema["properties"])

@@ -1,0 +1,1 @@
+"""Explainable district risk: configuration, pure scoring, window arithmetic."""

@@ -1,0 +1,151 @@
+"""Risk inputs counted in the database per window, and indicator rows written back.
+
+One query per window gathers every district's raw figures; scoring itself is
+pure (citybrain.risk.score). Indicator rows are upserted while the window is
+open and never touched once final.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+from citybrain.risk.config import RiskConfig
+from citybrain.risk.score import Assessment, DistrictInputs
+
+INPUTS_SQL = """
+WITH cams AS (
+    SELECT district, count(*) AS total,
+           count(*) FILTER (WHERE status IN ('offline', 'fault') AND status_since < %(end)s) AS down
+      FROM cameras GROUP BY district
+), heard AS (
+    SELECT DISTINCT device_id FROM readings
+     WHERE event_time >= %(silent_since)s AND event_time < %(end)s
+), over AS (
+    SELECT DISTINCT r.device_id FROM readings r
+      JOIN unnest(%(kinds)s::text[], %(limits)s::float8[]) AS t(kind, threshold) ON t.kind = r.kind
+     WHERE r.event_time >= %(start)s AND r.event_time < %(end)s AND r.value > t.threshold
+), sens AS (
+    SELECT s.district, s.kind, count(*) AS total,
+           count(*) FILTER (WHERE h.device_id IS NULL) AS silent,
+           count(o.device_id) AS exceeding
+      FROM sensors s
+      LEFT JOIN heard h USING (device_id)
+      LEFT JOIN over o USING (device_id)
+     GROUP BY s.district, s.kind
+), new_cases AS (
+    SELECT district, count(*) AS n FROM case_events
+     WHERE type = 'created' AND event_time >= %(start)s AND event_time < %(end)s GROUP BY district
+), open_cases AS (
+    SELECT district,
+           count(*) FILTER (WHERE urgency = 'emergency') AS emergencies,
+           count(*) FILTER (WHERE deadline < %(end)s) AS overdue
+      FROM cases
+     WHERE status NOT IN ('resolved', 'closed') AND coalesce(opened_at, last_event_time) < %(end)s
+     GROUP BY district
+), history AS (
+    SELECT district, sum(created) AS created FROM case_events_1h
+     WHERE bucket = ANY(%(history_buckets)s) GROUP BY district
+)
+SELECT d.adcode AS district,
+       coalesce(c.total, 0) AS cameras, coalesce(c.down, 0) AS cameras_down,
+       coalesce((SELECT jsonb_object_agg(kind, total) FROM sens WHERE sens.district = d.adcode), '{}') AS sensors,
+       coalesce((SELECT sum(silent) FROM sens WHERE sens.district = d.adcode), 0)::bigint AS sensors_silent,
+       coalesce((SELECT jsonb_object_agg(kind, exceeding) FROM sens WHERE sens.district = d.adcode), '{}') AS exceeding,
+       coalesce(n.n, 0) AS new_cases,
+       coalesce(o.emergencies, 0) AS open_emergencies, coalesce(o.overdue, 0) AS overdue,
+       coalesce(h.created, 0) AS history_created
+  FROM districts d
+  LEFT JOIN cams c ON c.district = d.adcode
+  LEFT JOIN new_cases n ON n.district = d.adcode
+  LEFT JOIN open_cases o ON o.district = d.adcode
+  LEFT JOIN history h ON h.district = d.adcode
+ ORDER BY d.adcode
+"""
+
+HISTORY_WEEKS_SQL = """
+SELECT count(DISTINCT bucket) FROM case_events_1h WHERE bucket = ANY(%(history_buckets)s)
+"""
+
+
+def history_buckets(end: datetime, weeks: int) -> list[datetime]:
+    """The same hour of the week as ``end``'s hour, in each of the previous ``weeks`` weeks."""
+    hour = end.replace(minute=0, second=0, microsecond=0)
+    if hour == end:  # a window ending on the hour belongs to the hour before
+        hour -= timedelta(hours=1)
+    return [hour - timedelta(weeks=w) for w in range(1, weeks + 1)]
+
+
+def gather(conn: psycopg.Connection, start: datetime, end: datetime, cfg: RiskConfig) -> dict[str, DistrictInputs]:
+    """Every district's raw figures for the window [start, end)."""
+    kinds = [k.value for k in cfg.thresholds]
+    params = {
+        "start": start, "end": end,
+        "silent_since": end - timedelta(seconds=cfg.sensor_silent_after_s),
+        "kinds": kinds, "limits": [cfg.thresholds[k] for k in cfg.thresholds],
+        "history_buckets": history_buckets(end, cfg.baseline.weeks),
+    }
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(INPUTS_SQL, params).fetchall()
+        weeks = cur.execute(HISTORY_WEEKS_SQL, params).fetchone()["count"]
+    window_h = (end - start).total_seconds() / 3600
+    total_cameras = sum(r["cameras"] for r in rows) or 1
+    out = {}
+    for r in rows:
+        if weeks >= cfg.baseline.min_weeks:
+            per_hour = r["history_created"] / weeks
+        else:  # cold start: the city's rate shared by the district's share of video points (a population proxy)
+            per_hour = cfg.baseline.cold_start_city_cases_per_hour * r["cameras"] / total_cameras
+        out[r["district"]] = DistrictInputs(
+            cameras=r["cameras"], cameras_down=r["cameras_down"],
+            sensors=dict(r["sensors"]), sensors_silent=r["sensors_silent"],
+            sensors_exceeding={k: v for k, v in r["exceeding"].items() if v},
+            new_cases=r["new_cases"], expected_cases=per_hour * window_h,
+            open_emergencies=r["open_emergencies"], overdue_cases=r["overdue"],
+        )
+    return out
+
+
+UPSERT_SQL = """
+INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (district, window_s, window_end) DO UPDATE
+   SET score = EXCLUDED.score, level = EXCLUDED.level, final = EXCLUDED.final,
+       sub_values = EXCLUDED.sub_values, contributions = EXCLUDED.contributions, computed_at = now()
+ WHERE NOT indicators.final
+RETURNING district
+"""
+
+
+def write_indicators(
+    conn: psycopg.Connection, end: datetime, window_s: int, final: bool, assessments: dict[str, Assessment]
+) -> set[str]:
+    """Upsert one window's rows; returns the districts actually written (final rows are left alone)."""
+    written = set()
+    with conn.transaction(), conn.cursor() as cur:
+        for district, a in assessments.items():
+            cur.execute(UPSERT_SQL, (end, district, window_s, a.score, a.level.value, final,
+                                     json.dumps(a.values), json.dumps(a.contributions)))
+            if cur.fetchone():
+                written.add(district)
+    return written
+
+
+def record_late(conn: psycopg.Connection, topic: str, bucket: datetime, districts: Iterable[str]) -> None:
+    """Count events that arrived after their window was final."""
+    counts: dict[str, int] = defaultdict(int)
+    for d in districts:
+        counts[d] += 1
+    if not counts:
+        return
+    with conn.transaction():
+        conn.cursor().executemany(
+            "INSERT INTO late_events (bucket, topic, district, n) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (topic, district, bucket) DO UPDATE SET n = late_events.n + EXCLUDED.n",
+            [(bucket, topic, d, n) for d, n in counts.items()],
+        )
