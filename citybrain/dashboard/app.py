@@ -13,6 +13,7 @@ import dash
 
 from citybrain.dashboard import data
 from citybrain.geo.city import City
+from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
 
 PAGES = ("citybrain.dashboard.pages.overview",)
@@ -33,7 +34,8 @@ def create_app(settings: Settings) -> dash.Dash:
     )
     app.server.config["CITYBRAIN_CITY"] = City.load(settings.config_dir)
     app.server.config["CITYBRAIN_REFRESH_S"] = settings.dashboard_refresh_s
-    data.configure(settings.database_url, ttl_s=settings.dashboard_refresh_s)
+    risk = RiskConfig.load(settings.config_dir)
+    data.configure(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1])
     for module in PAGES:
         importlib.import_module(module)
     app.layout = dash.html.Div([dash.page_container])

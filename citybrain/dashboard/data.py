@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
@@ -25,12 +25,14 @@ class Snapshot:
     taken_at: datetime
     activity: list[dict]
     totals: queries.CityTotals | None
+    risk: list[dict] = field(default_factory=list)
     error: str | None = None
 
 
 class SnapshotCache:
-    def __init__(self, database_url: str, ttl_s: float) -> None:
+    def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900) -> None:
         self.ttl_s = ttl_s
+        self.risk_window_s = risk_window_s
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=False,
                                    kwargs={"autocommit": True}, timeout=5)
         self._lock = threading.Lock()
@@ -52,8 +54,9 @@ class SnapshotCache:
             with self.pool.connection() as conn:
                 activity = queries.district_activity(conn, ACTIVITY_WINDOW_S)
                 totals = queries.city_totals(conn, activity, ACTIVITY_WINDOW_S)
+                risk = queries.latest_risk(conn, self.risk_window_s)
             self.queries_run += 1
-            return Snapshot(datetime.now(UTC), activity, totals)
+            return Snapshot(datetime.now(UTC), activity, totals, risk)
         except Exception as exc:  # a dashboard never dies of a database hiccup
             previous = self._snapshot or Snapshot(datetime.now(UTC), [], None)
             return replace(previous, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -62,9 +65,9 @@ class SnapshotCache:
 _cache: SnapshotCache | None = None
 
 
-def configure(database_url: str, ttl_s: float) -> SnapshotCache:
+def configure(database_url: str, ttl_s: float, risk_window_s: int) -> SnapshotCache:
     global _cache
-    _cache = SnapshotCache(database_url, ttl_s)
+    _cache = SnapshotCache(database_url, ttl_s, risk_window_s)
     return _cache
 
 

@@ -181,3 +181,37 @@ def district_series(
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, {"district": district, "start": start, "end": end, "kind": kind}).fetchall()
+
+
+LATEST_RISK_SQL = """
+SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level, i.final,
+       i.sub_values, i.contributions
+  FROM indicators i JOIN districts d ON d.adcode = i.district
+ WHERE i.window_s = %(window_s)s AND i.window_end > now() - make_interval(secs => %(max_age)s)
+ ORDER BY i.district, i.window_end DESC
+"""
+
+
+def latest_risk(conn: psycopg.Connection, window_s: int, max_age_s: float = 600.0) -> list[dict]:
+    """Each district's newest indicator row for ``window_s`` (provisional or final), if recent."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(LATEST_RISK_SQL, {"window_s": window_s, "max_age": max_age_s}).fetchall()
+
+
+def risk_series(conn: psycopg.Connection, district: str, window_s: int, start: datetime, end: datetime) -> list[dict]:
+    """A district's final scores, levels and contributions over [start, end)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT window_end, score, level, contributions FROM indicators"
+            " WHERE district = %s AND window_s = %s AND final AND window_end >= %s AND window_end < %s"
+            " ORDER BY window_end",
+            (district, window_s, start, end),
+        ).fetchall()
+
+
+def late_event_counts(conn: psycopg.Connection, since: datetime) -> dict[str, int]:
+    """Events per topic that arrived after their window was final, since ``since``."""
+    rows = conn.execute(
+        "SELECT topic, sum(n)::bigint FROM late_events WHERE bucket >= %s GROUP BY topic", (since,)
+    ).fetchall()
+    return dict(rows)

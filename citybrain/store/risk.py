@@ -49,7 +49,7 @@ WITH cams AS (
      WHERE status NOT IN ('resolved', 'closed') AND coalesce(opened_at, last_event_time) < %(end)s
      GROUP BY district
 ), history AS (
-    SELECT district, sum(created) AS created FROM case_events_1h
+    SELECT district, sum(created)::float8 AS created FROM case_events_1h
      WHERE bucket = ANY(%(history_buckets)s) GROUP BY district
 )
 SELECT d.adcode AS district,

@@ -1,5 +1,6 @@
 """The dashboard served by `citybrain dashboard` over a seeded database, in headless Chromium."""
 
+import json
 import threading
 import urllib.request
 import uuid
@@ -24,6 +25,16 @@ def browser():
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def add_risk(url, district: str, level: str, score: float, window_s: int = 900) -> None:
+    contributions = {"camera_offline_ratio": score * 0.8, "open_emergencies": score * 0.2}
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions)"
+            " VALUES (now(), %s, %s, %s, %s, false, '{}', %s)",
+            (district, window_s, score, level, json.dumps(contributions)),
+        )
 
 
 def add_recent_readings(url, registry, district: str, n: int) -> None:
@@ -74,17 +85,33 @@ def open_offline(browser, url):
     return page, refused
 
 
-def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard_url):
+MAP_LEVELS = (
+    "() => { const d = document.querySelector('#overview-map .js-plotly-plot').data[0];"
+    " return Object.fromEntries(d.locations.map((code, i) => [code, d.z[i]])); }"
+)
+
+
+def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard_url, seeded_url):
     page, refused = open_offline(browser, dashboard_url)
     page.wait_for_selector(".kpi-value", timeout=30_000)
     page.wait_for_function("document.querySelectorAll('.choroplethlocation').length === 20", timeout=30_000)
-    z = page.evaluate(
-        "() => { const d = document.querySelector('#overview-map .js-plotly-plot').data[0];"
-        " return Object.fromEntries(d.locations.map((code, i) => [code, d.z[i]])); }"
-    )
-    assert len(z) == 20 and z["510104"] == 42 and sum(z.values()) == 42
+    levels = page.evaluate(MAP_LEVELS)
+    assert len(levels) == 20 and set(levels.values()) == {-1}  # no indicator yet: every district grey
     kpis = page.locator(".kpi").all_inner_texts()
     assert any("2,000" in k and "视频点位" in k for k in kpis)
+    assert any("42" in k and "事件/分钟" in k for k in kpis)
+    assert "全市各区县均为蓝色" in page.locator("#overview-at-risk").inner_text()
+
+    # a red district appears on the map and in the panel, with the reason first, at the next refresh
+    add_risk(seeded_url, "510104", "red", 80.0)
+    add_risk(seeded_url, "510105", "blue", 3.0)
+    page.wait_for_function("(" + MAP_LEVELS + ")()['510104'] === 3", timeout=30_000)
+    assert page.evaluate(MAP_LEVELS)["510105"] == 0
+    panel = page.locator("#overview-at-risk .risk-item")
+    assert panel.count() == 1
+    assert panel.first.locator(".risk-district").inner_text() == "锦江区"
+    assert "红色 I级 · 80" in panel.first.inner_text()
+    assert panel.first.locator("li").first.inner_text().startswith("视频点位离线")
     assert "ok" in page.locator("#overview-freshness").get_attribute("class")
     assert refused == [], f"the dashboard tried to reach the internet: {refused}"
     page.close()

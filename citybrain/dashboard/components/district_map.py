@@ -1,8 +1,11 @@
-"""The district map: a plotly geo choropleth on the city's own GeoJSON.
+"""The district risk map: a plotly geo choropleth on the city's own GeoJSON.
+
+Districts are coloured by warning level (blue IV … red I; grey while no
+indicator exists yet); hovering shows the score and what drives it.
 
 No tiles and no base map: ``geo.visible`` is off, so plotly.js draws only our
 polygons. plotly.js still loads a world topology before drawing any geo
-subplot, from its CDN by default; ``GRAPH_CONFIG`` points it at an empty
+subplot, from its CDN by default; ``graph_config`` points it at an empty
 topology among our own assets, so nothing is fetched from the internet.
 """
 
@@ -11,45 +14,60 @@ from __future__ import annotations
 import dash
 import plotly.graph_objects as go
 
-from citybrain.dashboard.i18n import t
+from citybrain.dashboard.i18n import indicator_name, level_name, t
 from citybrain.geo.city import City
 
+LEVELS = ("blue", "yellow", "orange", "red")
+LEVEL_COLOURS = {"none": "#37474f", "blue": "#1e88e5", "yellow": "#fdd835", "orange": "#fb8c00", "red": "#e53935"}
+# z = -1 (no data), 0 blue … 3 red, as a stepped colour scale
+COLORSCALE = []
+for i, name in enumerate(("none", *LEVELS)):
+    COLORSCALE += [[i / 5, LEVEL_COLOURS[name]], [(i + 1) / 5, LEVEL_COLOURS[name]]]
+SMALL_DISTRICT_KM2 = 150.0  # the urban core: smaller labels so neighbours do not overlap
 
 
 def graph_config() -> dict:
     return {"displayModeBar": False, "scrollZoom": False, "topojsonURL": dash.get_asset_url("topojson/")}
 
 
-COLORSCALE = [[0.0, "#0b2a4a"], [0.4, "#1565c0"], [0.75, "#0097a7"], [1.0, "#00bfa5"]]
-SMALL_DISTRICT_KM2 = 150.0  # the urban core: smaller labels so neighbours do not overlap
+def _hover(row: dict | None, lang: str) -> str:
+    if row is None:
+        return t("no_data", lang)
+    drivers = sorted(row["contributions"].items(), key=lambda kv: kv[1], reverse=True)[:3]
+    lines = [f"{level_name(row['level'], lang)} · {row['score']:.0f}"]
+    lines += [f"{indicator_name(k, lang)} +{v:.0f}" for k, v in drivers if v > 0]
+    return "<br>".join(lines)
 
 
-def district_map(city: City, activity: list[dict], lang: str) -> go.Figure:
+def district_map(city: City, risk: list[dict], lang: str) -> go.Figure:
     frame = city.frame
-    by_code = {r["adcode"]: r["events"] for r in activity}
+    by_code = {r["district"]: r for r in risk}
     names = frame["name_zh"] if lang == "zh" else frame["name_en"]
-    values = [by_code.get(code, 0) for code in frame["adcode"]]
+    rows = [by_code.get(code) for code in frame["adcode"]]
+    z = [LEVELS.index(r["level"]) if r else -1 for r in rows]
     centroids = frame.geometry.representative_point()
     fig = go.Figure(
         go.Choropleth(
             geojson=city.geojson,
             featureidkey="properties.adcode",
             locations=frame["adcode"],
-            z=values,
-            zmin=0,
-            zmax=max(max(values, default=0), 1),
+            z=z,
+            zmin=-1.5,
+            zmax=3.5,
             text=names,
+            customdata=[_hover(r, lang) for r in rows],
             colorscale=COLORSCALE,
-            marker_line_color="#90caf9",
+            showscale=False,
+            marker_line_color="#cfd8dc",
             marker_line_width=1,
-            colorbar=dict(title=t("events", lang), thickness=14, tickfont=dict(color="#cfd8dc")),
-            hovertemplate="%{text}<br>%{z} " + t("events", lang) + "<extra></extra>",
+            hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>",
         )
     )
     fig.add_trace(
         go.Scattergeo(
             lon=centroids.x, lat=centroids.y, text=names, mode="text",
-            textfont=dict(color="#ffffff", size=[11 if a < SMALL_DISTRICT_KM2 else 15 for a in frame["area_km2"]]), hoverinfo="skip", showlegend=False,
+            textfont=dict(color="#0d1b2a", size=[11 if a < SMALL_DISTRICT_KM2 else 15 for a in frame["area_km2"]]),
+            hoverinfo="skip", showlegend=False,
         )
     )
     fig.update_geos(fitbounds="locations", visible=False, bgcolor="rgba(0,0,0,0)")
