@@ -117,6 +117,57 @@ def simulate(
     typer.echo(f"sent {sent:,} events")
 
 
+scenario_app = typer.Typer(help="Inject an incident into the running city (drills and demos).", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+District = Annotated[str, typer.Option(help="District adcode, e.g. 510107 (Wuhou).")]
+
+
+def _scenario_registry():
+    from citybrain.geo.city import City
+    from citybrain.geo.registry import build_registry
+
+    settings = load_settings()
+    need(settings, "kafka_bootstrap")
+    city = City.load(settings.config_dir)
+    return settings, city, build_registry(city, settings.cameras, settings.sensors, settings.seed)
+
+
+def _check_district(city, district: str) -> None:
+    codes = [d.adcode for d in city.districts]
+    if district not in codes:
+        raise typer.BadParameter(f"{district!r} is not a district of {city.spec.name_en}; choose one of {', '.join(codes)}",
+                                 param_hint="--district")
+
+
+@scenario_app.command("camera-outage")
+def scenario_camera_outage(
+    district: District,
+    share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of the district's cameras to take offline.")] = 0.3,
+) -> None:
+    """Take a share of one district's video points offline (they recover as they report in again)."""
+    from citybrain.sim import scenarios
+
+    settings, city, (cameras, _) = _scenario_registry()
+    _check_district(city, district)
+    sent = scenarios.send(settings.kafka_bootstrap, scenarios.camera_outage(cameras, district, share, settings.seed))
+    typer.echo(f"{sent:,} cameras in {district} reported offline")
+
+
+@scenario_app.command("flood")
+def scenario_flood(
+    district: District,
+    level: Annotated[float, typer.Option(help="Water level every gauge in the district reports, metres.")] = 6.5,
+) -> None:
+    """Every water-level gauge in one district reports a level over the warning line."""
+    from citybrain.sim import scenarios
+
+    settings, city, (_, sensors) = _scenario_registry()
+    _check_district(city, district)
+    sent = scenarios.send(settings.kafka_bootstrap, scenarios.flood(sensors, district, level))
+    typer.echo(f"{sent:,} gauges in {district} report {level} m")
+
+
 bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

@@ -148,16 +148,6 @@ class CitySimulator:
         cam = self.cameras.ids[i]
         return Topic.CAMERA_STATUS, cam, CameraStatus(event_time=now, camera_id=cam, status=state)
 
-    def take_cameras_offline(self, now: datetime, district: str, share: float, duration_s: float) -> list:
-        """Scenario hook: an outage of ``share`` of one district's cameras; returns the events."""
-        idx = np.flatnonzero(self.cameras.district == district)
-        chosen = self.rng.choice(idx, size=int(round(len(idx) * share)), replace=False)
-        events = []
-        for i in chosen:
-            self._outage_until[int(i)] = now + timedelta(seconds=duration_s)
-            events.append(self._camera(now, int(i), CameraState.OFFLINE))
-        return events
-
     def _case_events(self, now: datetime, n_new: int) -> Iterator[tuple[Topic, str, Event]]:
         for _ in range(n_new):
             yield self._new_case(now)
