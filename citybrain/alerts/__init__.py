@@ -1,0 +1,1 @@
+"""Alerts: rules as data, a pure engine, the lifecycle service, notifiers."""
