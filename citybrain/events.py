@@ -25,6 +25,7 @@ class Topic(StrEnum):
     CAMERA_STATUS = "video.status"
     CASE_EVENTS = "case.events"
     RISK = "risk.indicators"
+    ALERTS = "alerts.events"
     DLQ = "dlq"
 
 
@@ -148,6 +149,30 @@ class DistrictRisk(Event):
     contributions: dict[str, float]
 
 
+class AlertEvent(Event):
+    """Something happened to an alert (published on alerts.events, keyed by the alert's dedup key).
+
+    ``action`` is the transition; the rest is the alert as it is after it.
+    """
+
+    action: Literal["open", "update", "acknowledge", "assign", "comment", "escalate", "clear", "resolve"]
+    actor: str
+    alert_id: int
+    dedup_key: str
+    rule_id: str
+    severity: Literal["critical", "major", "minor", "warning"]
+    title: str
+    district: str | None = None
+    status: Literal["active", "cleared"]
+    acknowledged: bool
+    assignee: str | None = None
+    resolved: bool
+    escalation_level: int
+    muted: Literal["silenced", "inhibited"] | None = None
+    value: float | None = None
+    note: str | None = None
+
+
 TOPIC_MODELS: dict[str, type[Event]] = {
     Topic.READINGS: IoTReading,
     Topic.CAMERA_STATUS: CameraStatus,
@@ -186,4 +211,4 @@ def decode(topic: str, raw: bytes | None) -> Event:
 
 def json_schemas() -> dict[str, dict]:
     """The JSON Schema of every topic citybrain reads or writes, for the docs and for adapter authors."""
-    return {topic: model.model_json_schema() for topic, model in {**TOPIC_MODELS, Topic.RISK: DistrictRisk}.items()}
+    return {topic: model.model_json_schema() for topic, model in {**TOPIC_MODELS, Topic.RISK: DistrictRisk, Topic.ALERTS: AlertEvent}.items()}

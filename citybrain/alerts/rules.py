@@ -116,6 +116,7 @@ class Webhook(BaseModel):
 
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    tick_s: float = Field(10.0, gt=0, description="how often the rules are evaluated")
     rules: list[AnyRule] = Field(min_length=1)
     inhibit: list[Inhibition] = []
     notify: dict[Severity, list[Literal["log", "webhook"]]] = {}

@@ -68,6 +68,12 @@ UPDATE cameras c
  WHERE c.camera_id = b.camera_id AND (c.status_time IS NULL OR b.event_time > c.status_time)
 """
 
+SENSOR_FOLD = """
+UPDATE sensors s SET last_seen = b.last
+  FROM (SELECT device_id, max(event_time) AS last FROM stage GROUP BY device_id) b
+ WHERE s.device_id = b.device_id AND (s.last_seen IS NULL OR b.last > s.last_seen)
+"""
+
 # Fields that follow the newest event; timestamps keep the earliest occurrence.
 _LATEST = ("district", "category", "urgency", "status")
 _LATEST_NON_NULL = ("deadline", "assignee", "satisfaction")
@@ -101,6 +107,7 @@ READINGS = TableSpec(
         "n": ("count(*)", ADD), "value_sum": ("sum(value)", ADD),
         "value_min": ("min(value)", LOWEST), "value_max": ("max(value)", HIGHEST),
     }),
+    fold=SENSOR_FOLD,
 )
 CAMERA_STATUS = TableSpec(
     "camera_status",

@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 import faust
 import psycopg
 
+from citybrain.alerts.notifiers import Router
+from citybrain.alerts.rules import RulesConfig
+from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
 from citybrain.risk import windows
 from citybrain.risk.config import RiskConfig
@@ -24,7 +27,7 @@ from citybrain.store.policies import StorageConfig, prune_plain
 from citybrain.store.registry import load_lookup
 from citybrain.store.risk import record_late
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, TableSpec
-from citybrain.stream import indicators
+from citybrain.stream import alerting, indicators
 from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
 
 log = logging.getLogger("citybrain.stream")
@@ -146,6 +149,20 @@ def create_app(settings: Settings) -> faust.App:
         deleted = await asyncio.to_thread(run)
         if deleted:
             log.info("deleted %d rows past retention", deleted)
+
+    rules = RulesConfig.load(settings.config_dir)
+    alert_service = AlertService(database_url)
+    router = Router(rules)
+    alerts_topic = app.topic(Topic.ALERTS, partitions=settings.partitions)
+
+    @app.timer(rules.tick_s, on_leader=True)
+    async def evaluate_alerts() -> None:
+        events = await asyncio.to_thread(alerting.tick, alert_service, rules, risk, datetime.now(UTC))
+        pending = [await alerts_topic.send(key=e.dedup_key.encode(), value=e.to_bytes()) for e in events]
+        await asyncio.gather(*pending)
+        loop = asyncio.get_running_loop()
+        for event in events:  # webhooks retry with backoff: never hold up the next tick
+            loop.run_in_executor(None, router.deliver, event)
 
     @app.timer(LOOKUP_REFRESH_S)
     async def refresh_lookup() -> None:

@@ -58,6 +58,6 @@ def test_case_lifecycle_rules():
 
 def test_every_topic_has_a_json_schema():
     schemas = json_schemas()
-    assert set(schemas) == {Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS, Topic.RISK}
+    assert set(schemas) == {Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS, Topic.RISK, Topic.ALERTS}
     for schema in schemas.values():
         assert {"event_id", "event_time", "schema_version"} <= set(schema["properties"])
