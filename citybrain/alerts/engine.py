@@ -105,7 +105,7 @@ class Result:
     transitions: list[Transition]
     tracks: dict[str, Track]
     muted: dict[str, str | None]  # every open alert's key → why it is muted, if it is
-    seen: dict[str, float | None]  # open alerts still firing this tick → current value
+    seen: dict[str, float | None]  # alerts already open that fire again this tick → current value
 
 
 def alert_labels(obs: Observation, severity: str) -> dict[str, str]:
@@ -163,7 +163,6 @@ def evaluate(
                     )
                     transitions.append(Transition(Kind.OPEN, alert))
                     track = replace(track, pending_since=None, alert=alert)
-                    seen[key] = obs.value
                 else:
                     track = replace(track, pending_since=since)
         alert = track.alert

@@ -58,3 +58,20 @@ def test_storage_config_names_file_and_key(tmp_path):
     with pytest.raises(ConfigError) as err:
         StorageConfig.load(tmp_path)
     assert "storage.yaml" in str(err.value) and "rollup_1h_retention_days" in str(err.value)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("    clear_below: 20\n", "    clear_below: 30\n", "rule 'gas_alarm' (rules.3).sensor_threshold: Value error, clear_below (30.0)"),
+    ("    above: 25\n", "    above: lots\n", "rule 'gas_alarm' (rules.3).sensor_threshold.above"),
+    ("  - source: camera_outage_cluster\n", "  - source: no_such_rule\n", "inhibit.0.source: no rule 'no_such_rule'"),
+    ("    severity: warning\n    kind: pm25\n", "    severity: severe\n    kind: pm25\n", "rule 'pm25_heavy' (rules.4)"),
+])
+def test_bad_rules_name_file_rule_and_key(tmp_path, old, new, expected):
+    from citybrain.alerts.rules import RulesConfig
+
+    text = (PROJECT_ROOT / "config/rules.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "rules.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        RulesConfig.load(tmp_path)
+    assert "rules.yaml" in str(err.value) and expected in str(err.value)
