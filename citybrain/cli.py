@@ -168,6 +168,109 @@ def scenario_flood(
     typer.echo(f"{sent:,} gauges in {district} report {level} m")
 
 
+alerts_app = typer.Typer(help="The alert queue and duty actions (every action is written to the alert log).",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+Officer = Annotated[str, typer.Option("--as", help="Your name, recorded in the alert log.")]
+
+
+def _alert_service():
+    from citybrain.alerts.service import AlertService
+
+    settings = load_settings()
+    need(settings, "database_url")
+    publish = None
+    if settings.kafka_bootstrap:  # tell the rest of the system, as the worker does
+        from kafka import KafkaProducer
+
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="citybrain-cli")
+
+        def publish(event):
+            producer.send("alerts.events", key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
+
+    return AlertService(settings.database_url, publish=publish)
+
+
+def _duty(action) -> None:
+    from citybrain.alerts.service import AlertError
+
+    try:
+        event = action(_alert_service())
+    except AlertError as exc:
+        typer.secho(f"citybrain: {exc}", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(1) from None
+    typer.echo(f"alert {event.alert_id}: {event.action} by {event.actor}")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """The alert queue: open alerts, newest first."""
+    import psycopg
+
+    settings = load_settings()
+    need(settings, "database_url")
+    with psycopg.connect(settings.database_url) as conn:
+        rows = conn.execute(
+            "SELECT id, severity, status, acknowledged, coalesce(muted, ''), escalation_level, coalesce(district, ''),"
+            " coalesce(assignee, ''), to_char(opened_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), title FROM alerts"
+            f" {'' if all_ else 'WHERE NOT resolved'} ORDER BY opened_at DESC LIMIT %s", (limit,)).fetchall()
+    typer.echo(f"{'id':>6} {'severity':8} {'status':7} {'ack':3} {'muted':9} {'esc':3} {'district':8} "
+               f"{'assignee':10} {'opened UTC':11} title")
+    for r in rows:
+        typer.echo(f"{r[0]:>6} {r[1]:8} {r[2]:7} {'yes' if r[3] else 'no':3} {r[4]:9} {r[5]:>3} {r[6]:8} "
+                   f"{r[7]:10} {r[8]:11} {r[9]}")
+
+
+@alerts_app.command("ack")
+def alerts_ack(alert_id: int, officer: Officer) -> None:
+    """Acknowledge an alert (stops its escalation)."""
+    _duty(lambda svc: svc.acknowledge(alert_id, officer))
+
+
+@alerts_app.command("assign")
+def alerts_assign(alert_id: int, to: Annotated[str, typer.Option(help="Who works the alert.")], officer: Officer) -> None:
+    """Assign an alert to someone."""
+    _duty(lambda svc: svc.assign(alert_id, to, officer))
+
+
+@alerts_app.command("comment")
+def alerts_comment(alert_id: int, text: str, officer: Officer) -> None:
+    """Add a comment to an alert."""
+    _duty(lambda svc: svc.comment(alert_id, text, officer))
+
+
+@alerts_app.command("resolve")
+def alerts_resolve(alert_id: int, note: Annotated[str, typer.Option(help="What was done.")], officer: Officer) -> None:
+    """Resolve an alert with a note; it does not reopen until its condition has cleared."""
+    _duty(lambda svc: svc.resolve(alert_id, officer, note))
+
+
+@alerts_app.command("silence")
+def alerts_silence(
+    match: Annotated[list[str], typer.Option(help="label=value, repeatable: district=510104, rule=camera_offline …")],
+    minutes: Annotated[float, typer.Option(min=0.1, help="How long the silence lasts.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the alert log).")],
+    officer: Officer,
+) -> None:
+    """Mute matching alerts for a while (they are still recorded and shown as muted)."""
+    from citybrain.alerts.service import AlertError
+
+    matchers = {}
+    for item in match:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise typer.BadParameter(f"{item!r} is not label=value", param_hint="--match")
+        matchers[key] = value
+    try:
+        silence_id = _alert_service().silence(matchers, minutes * 60, reason, officer)
+    except AlertError as exc:
+        fail(str(exc))
+    typer.echo(f"silence {silence_id}: {matchers} for {minutes:g} min")
+
+
 bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

@@ -65,7 +65,7 @@ BASELINE = {
     SensorKind.NOISE: (55.0, 5.0),
     SensorKind.TEMPERATURE: (17.0, 3.0),
     SensorKind.GAS: (2.0, 1.0),
-    SensorKind.WATER_LEVEL: (3.0, 1.0),
+    SensorKind.WATER_LEVEL: (3.0, 0.6),
 }
 
 
@@ -98,7 +98,8 @@ class CitySimulator:
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
         base = [BASELINE[SensorKind(k)] for k in self.sensors.kind] if len(self.sensors) else []
-        self._sensor_base = np.array([self.rng.normal(m, s) for m, s in base])
+        # a healthy city: every sensor's normal level sits well inside its limits (incidents are scenarios)
+        self._sensor_base = np.array([np.clip(self.rng.normal(m, s), m - 2 * s, m + 2 * s) for m, s in base])
         self._carry = np.zeros(2)
 
     def _counts(self, dt: float) -> tuple[int, int, int]:

@@ -47,3 +47,12 @@ def test_same_seed_same_city(registry):
     a = [(t, k) for _, t, k, _ in run_sim(registry, 30, seed=5)]
     b = [(t, k) for _, t, k, _ in run_sim(registry, 30, seed=5)]
     assert a == b
+
+
+def test_a_healthy_simulated_city_stays_under_the_alert_thresholds(registry):
+    from citybrain.alerts.rules import RulesConfig
+    from citybrain.settings import PROJECT_ROOT
+
+    limits = {r.kind.value: r.above for r in RulesConfig.load(PROJECT_ROOT / "config").rules if r.type == "sensor_threshold"}
+    over = [e for _, t, _, e in run_sim(registry, 600) if t is Topic.READINGS and e.value > limits.get(e.kind, 1e9)]
+    assert over == []
