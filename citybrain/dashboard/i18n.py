@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sensors": {"zh": "物联感知点", "en": "IoT monitoring points"},
     "open_cases": {"zh": "在办诉求", "en": "open cases"},
     "open_emergencies": {"zh": "紧急诉求", "en": "open emergencies"},
+    "active_alerts": {"zh": "活动告警", "en": "active alerts"},
     "fresh": {"zh": "数据更新于", "en": "data as of"},
     "ago": {"zh": "秒前", "en": "s ago"},
     "stale": {"zh": "数据流中断", "en": "FEED STALLED"},

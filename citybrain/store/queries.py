@@ -35,6 +35,9 @@ SELECT
   (SELECT count(*) FROM cases WHERE status NOT IN ('resolved', 'closed'))     AS open_cases,
   (SELECT count(*) FROM cases WHERE status NOT IN ('resolved', 'closed')
                                 AND urgency = 'emergency')                   AS open_emergencies,
+  (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved)     AS active_alerts,
+  (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved AND NOT acknowledged
+                                 AND severity = 'critical' AND muted IS NULL) AS critical_unacked,
   (SELECT greatest((SELECT max(ingested_at) FROM readings),
                    (SELECT max(ingested_at) FROM camera_status),
                    (SELECT max(ingested_at) FROM case_events)))             AS last_ingested
@@ -48,6 +51,8 @@ class CityTotals:
     sensors: int
     open_cases: int
     open_emergencies: int
+    active_alerts: int
+    critical_unacked: int
     last_ingested: datetime | None
     events_per_min: float
 

@@ -100,6 +100,7 @@ def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard
     kpis = page.locator(".kpi").all_inner_texts()
     assert any("2,000" in k and "视频点位" in k for k in kpis)
     assert any("42" in k and "事件/分钟" in k for k in kpis)
+    assert any(k.startswith("0") and "活动告警" in k for k in kpis)
     assert "全市各区县均为蓝色" in page.locator("#overview-at-risk").inner_text()
 
     # a red district appears on the map and in the panel, with the reason first, at the next refresh

@@ -8,7 +8,7 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def snap(last, error=None):
-    totals = CityTotals(10, 1, 5, 2, 0, last, 100.0)
+    totals = CityTotals(10, 1, 5, 2, 0, 0, 0, last, 100.0)
     return Snapshot(NOW, [], totals, error=error)
 
 

@@ -19,7 +19,7 @@ AT_RISK = "overview-at-risk"
 TICK = "overview-tick"
 LANG = "overview-lang"
 
-KPIS = ("events_per_min", "cameras", "cameras_down", "sensors", "open_cases", "open_emergencies")
+KPIS = ("events_per_min", "cameras", "cameras_down", "sensors", "open_cases", "open_emergencies", "active_alerts")
 
 
 def layout(lang: str | None = None, **_query) -> html.Div:
@@ -96,8 +96,9 @@ def refresh(_n, lang):
             "sensors": f"{totals.sensors:,}",
             "open_cases": f"{totals.open_cases:,}",
             "open_emergencies": f"{totals.open_emergencies:,}",
+            "active_alerts": f"{totals.active_alerts:,}",
         }
-        kpis = [_kpi(t(k, lang), values[k], alarm=(k == "open_emergencies" and totals.open_emergencies > 0))
-                for k in KPIS]
+        alarms = {"open_emergencies": totals.open_emergencies > 0, "active_alerts": totals.critical_unacked > 0}
+        kpis = [_kpi(t(k, lang), values[k], alarm=alarms.get(k, False)) for k in KPIS]
     text, css = freshness(snapshot, lang, datetime.now(UTC))
     return district_map(city, snapshot.risk, lang), kpis, text, css, at_risk(snapshot.risk, city, lang)
