@@ -79,6 +79,9 @@ def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> N
                 )
                 conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (view,))
                 conn.execute("SELECT add_retention_policy(%s, %s::interval)", (view, _days(cfg.retention(resolution))))
+        # indicators are what leaders read trends from: kept as long as the hourly rollups
+        conn.execute("SELECT remove_retention_policy('indicators', if_exists => true)")
+        conn.execute("SELECT add_retention_policy('indicators', %s::interval)", (_days(cfg.rollup_1h_retention_days),))
 
 
 def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
@@ -99,4 +102,7 @@ def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
                     (_days(cfg.retention(resolution)),),
                 )
                 deleted += cur.rowcount
+        cur = conn.execute("DELETE FROM indicators WHERE window_end < now() - %s::interval",
+                           (_days(cfg.rollup_1h_retention_days),))
+        deleted += cur.rowcount
     return deleted

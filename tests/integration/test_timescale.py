@@ -57,3 +57,4 @@ def test_compression_retention_and_refresh_policies_are_registered(ts_url):
     compressed = {table for proc, table in jobs if proc == "policy_compression"}
     assert {"readings", "camera_status", "case_events"} <= compressed
     assert sum(1 for proc, _ in jobs if proc == "policy_refresh_continuous_aggregate") == 6
+    assert "indicators" in {table for proc, table in jobs if proc == "policy_retention"}

@@ -1,0 +1,2 @@
+-- Plain PostgreSQL: indicators stay an ordinary table (see 003), indexed on
+-- (window_s, window_end); the worker prunes it after rollup_1h_retention_days.
