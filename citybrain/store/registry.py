@@ -50,9 +50,10 @@ def seed_city(url: str, city: City, cameras: Devices, sensors: Devices) -> dict[
     return counts
 
 
-def load_lookup(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """camera_id → district, and device_id → (district, kind), for enriching events at ingest."""
+def load_lookup(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str]], frozenset[str]]:
+    """camera_id → district, device_id → (district, kind), and the district codes, for enriching events at ingest."""
     with psycopg.connect(url) as conn:
         cams = dict(conn.execute("SELECT camera_id, district FROM cameras").fetchall())
         sens = {d: (dist, kind) for d, dist, kind in conn.execute("SELECT device_id, district, kind FROM sensors")}
-    return cams, sens
+        districts = frozenset(r[0] for r in conn.execute("SELECT adcode FROM districts"))
+    return cams, sens, districts

@@ -1,9 +1,13 @@
-"""The faust application: one agent per input topic, each writing in batches.
+"""The faust application: one agent per input topic, each writing in batches, and timers.
 
 Offsets are acknowledged only after ``take_events`` hands back control, i.e.
 after the batch's rows are committed in PostgreSQL and its dead letters are
 confirmed by the broker: a worker killed mid-batch replays the batch, and the
 idempotent writer turns the replay into a no-op.
+
+Timers on the group leader compute district risk and evaluate the alert
+rules, so with several workers each is done once; every worker refreshes its
+device lookup, and prunes past-retention rows on plain PostgreSQL.
 """
 
 from __future__ import annotations
@@ -46,10 +50,7 @@ def broker_url(bootstrap: str) -> str:
 
 
 def fetch_lookup(database_url: str) -> Lookup:
-    cameras, sensors = load_lookup(database_url)
-    with psycopg.connect(database_url) as conn:
-        districts = frozenset(r[0] for r in conn.execute("SELECT adcode FROM districts"))
-    return Lookup(cameras, sensors, districts)
+    return Lookup(*load_lookup(database_url))
 
 
 def dead_letter_headers(d: DeadLetter) -> dict[str, bytes]:
