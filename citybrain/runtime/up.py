@@ -9,7 +9,9 @@ import time
 import urllib.error
 import urllib.request
 
+from citybrain.alerts.rules import RulesConfig
 from citybrain.geo.city import City
+from citybrain.risk.config import RiskConfig
 from citybrain.geo.registry import build_registry
 from citybrain.runtime import broker, database
 from citybrain.runtime.errors import StartupError
@@ -24,6 +26,14 @@ DASHBOARD_START_TIMEOUT_S = 90.0
 
 def echo(text: str) -> None:
     print(text, flush=True)
+
+
+def check_config(settings: Settings) -> None:
+    """Load every configuration file, so a mistake stops `up` before anything starts."""
+    City.load(settings.config_dir)
+    StorageConfig.load(settings.config_dir)
+    RiskConfig.load(settings.config_dir)
+    RulesConfig.load(settings.config_dir)
 
 
 def prepare_database(url: str, settings: Settings) -> dict[str, int]:
@@ -62,6 +72,7 @@ def up(settings: Settings) -> None:
     supervisor = Supervisor(log_dir, env)
     pg_server = None
     try:
+        check_config(settings)
         if not broker.port_free(settings.dashboard_host, settings.dashboard_port):
             raise StartupError(
                 f"dashboard port {settings.dashboard_port} on {settings.dashboard_host} is already in use "

@@ -108,3 +108,21 @@ def test_a_child_that_dies_is_named_with_its_last_words(tmp_path):
         supervisor.check()
     assert "worker exited with code 3" in str(err.value) and "cannot join group" in str(err.value)
     supervisor.stop_all()
+
+
+def test_a_bad_config_file_stops_up_before_anything_starts(tmp_path):
+    import shutil
+
+    from citybrain.settings import PROJECT_ROOT
+
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config)
+    rules = (config / "rules.yaml").read_text(encoding="utf-8").replace("    above: 25\n", "    above: lots\n", 1)
+    (config / "rules.yaml").write_text(rules, encoding="utf-8")
+    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(), config_dir=config)
+    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "rules.yaml" in result.stderr and "rule 'gas_alarm'" in result.stderr and "above" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "pg").exists()
