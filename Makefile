@@ -16,6 +16,7 @@ test: install-test
 
 bench: install
 	$(BIN)/citybrain bench ingest
+	$(BIN)/citybrain bench pipeline
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

