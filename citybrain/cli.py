@@ -124,21 +124,19 @@ app.add_typer(scenario_app, name="scenario")
 District = Annotated[str, typer.Option(help="District adcode, e.g. 510107 (Wuhou).")]
 
 
-def _scenario_registry():
+def _scenario_registry(district: str):
+    """Settings and the device registry, once ``district`` is known to be one of the city's."""
     from citybrain.geo.city import City
     from citybrain.geo.registry import build_registry
 
     settings = load_settings()
     need(settings, "kafka_bootstrap")
     city = City.load(settings.config_dir)
-    return settings, city, build_registry(city, settings.cameras, settings.sensors, settings.seed)
-
-
-def _check_district(city, district: str) -> None:
     codes = [d.adcode for d in city.districts]
     if district not in codes:
         raise typer.BadParameter(f"{district!r} is not a district of {city.spec.name_en}; choose one of {', '.join(codes)}",
                                  param_hint="--district")
+    return settings, build_registry(city, settings.cameras, settings.sensors, settings.seed)
 
 
 @scenario_app.command("camera-outage")
@@ -149,8 +147,7 @@ def scenario_camera_outage(
     """Take a share of one district's video points offline (they recover as they report in again)."""
     from citybrain.sim import scenarios
 
-    settings, city, (cameras, _) = _scenario_registry()
-    _check_district(city, district)
+    settings, (cameras, _) = _scenario_registry(district)
     sent = scenarios.send(settings.kafka_bootstrap, scenarios.camera_outage(cameras, district, share, settings.seed))
     typer.echo(f"{sent:,} cameras in {district} reported offline")
 
@@ -163,8 +160,7 @@ def scenario_flood(
     """Every water-level gauge in one district reports a level over the warning line."""
     from citybrain.sim import scenarios
 
-    settings, city, (_, sensors) = _scenario_registry()
-    _check_district(city, district)
+    settings, (_, sensors) = _scenario_registry(district)
     sent = scenarios.send(settings.kafka_bootstrap, scenarios.flood(sensors, district, level))
     typer.echo(f"{sent:,} gauges in {district} report {level} m")
 
@@ -184,10 +180,12 @@ def _alert_service():
     if settings.kafka_bootstrap:  # tell the rest of the system, as the worker does
         from kafka import KafkaProducer
 
+        from citybrain.events import Topic
+
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="citybrain-cli")
 
         def publish(event):
-            producer.send("alerts.events", key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
+            producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
 
     return AlertService(settings.database_url, publish=publish)
 
