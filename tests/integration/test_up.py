@@ -100,6 +100,17 @@ def test_unreachable_external_database_is_named(tmp_path):
     assert not (tmp_path / "data" / "pg").exists()  # nothing embedded was started for it
 
 
+def test_unreachable_external_broker_is_named_and_the_embedded_database_stopped(tmp_path):
+    data_dir = tmp_path / "data"
+    env = child_env(data_dir=data_dir, dashboard_port=free_port(), kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert "Kafka broker 127.0.0.1:" in result.stderr and "unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert leftovers(set(), data_dir) == []  # the embedded PostgreSQL it had started is stopped again
+
+
 def test_a_child_that_dies_is_named_with_its_last_words(tmp_path):
     supervisor = Supervisor(tmp_path, env={})
     child = supervisor.start("worker", [sys.executable, "-c", "print('cannot join group'); raise SystemExit(3)"])
