@@ -288,7 +288,9 @@ def bench_ingest(
     """
     from citybrain.bench import ingest
     from citybrain.bench.runner import save, scratch_database
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
 
+    interrupt_on_sigterm()
     settings = load_settings()
     typer.echo(f"bench ingest: {rows:,} rows in batches of {batch:,}, {rounds} rounds")
     with scratch_database(settings.database_url) as url:
@@ -316,9 +318,10 @@ def bench_pipeline(
     from citybrain.geo.city import City
     from citybrain.geo.registry import build_registry
     from citybrain.runtime import broker
-    from citybrain.runtime.supervisor import Supervisor, stop_process_group
+    from citybrain.runtime.supervisor import Supervisor, interrupt_on_sigterm, stop_process_group
     from citybrain.store.registry import seed_city
 
+    interrupt_on_sigterm()
     settings = load_settings()
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)

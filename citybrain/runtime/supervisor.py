@@ -20,6 +20,15 @@ from citybrain.runtime.errors import StartupError
 GRACE_S = 10.0
 
 
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt
+
+
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every child we started."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 @dataclass
 class Child:
     name: str

@@ -15,7 +15,7 @@ from citybrain.risk.config import RiskConfig
 from citybrain.geo.registry import build_registry
 from citybrain.runtime import broker, database
 from citybrain.runtime.errors import StartupError
-from citybrain.runtime.supervisor import Supervisor
+from citybrain.runtime.supervisor import Supervisor, interrupt_on_sigterm
 from citybrain.settings import Settings
 from citybrain.store.migrate import migrate
 from citybrain.store.policies import StorageConfig, apply_policies
@@ -45,10 +45,6 @@ def prepare_database(url: str, settings: Settings) -> dict[str, int]:
     return counts | seed_city(url, city, cameras, sensors)
 
 
-def _raise_interrupt(signum, _frame):
-    raise KeyboardInterrupt
-
-
 def _wait_for_http(url: str, supervisor: Supervisor, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -64,7 +60,7 @@ def _wait_for_http(url: str, supervisor: Supervisor, timeout_s: float) -> None:
 
 
 def up(settings: Settings) -> None:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    interrupt_on_sigterm()
     data_dir = settings.data_dir
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
