@@ -13,7 +13,9 @@ device lookup, and prunes past-retention rows on plain PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import faust
@@ -29,10 +31,10 @@ from citybrain.settings import Settings
 from citybrain.store.migrate import storage_mode
 from citybrain.store.policies import StorageConfig, prune_plain
 from citybrain.store.registry import load_lookup
-from citybrain.store.risk import record_late
-from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, TableSpec
+from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, TableSpec
 from citybrain.stream import alerting, indicators
 from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
+from citybrain.stream.sink import DurableSink
 
 log = logging.getLogger("citybrain.stream")
 
@@ -62,6 +64,19 @@ def dead_letter_headers(d: DeadLetter) -> dict[str, bytes]:
         "source_partition": str(m.partition).encode(),
         "source_offset": str(m.offset).encode(),
     }
+
+
+def survive(timer: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A failing tick (database or broker away) is logged and tried again next period, never fatal."""
+
+    @functools.wraps(timer)
+    async def run() -> None:
+        try:
+            await timer()
+        except Exception:
+            log.exception("%s failed; trying again at the next tick", timer.__name__)
+
+    return run
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -96,19 +111,11 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("dead letter %s from %s[%d]@%d: %s", d.reason, d.message.topic,
                         d.message.partition, d.message.offset, d.detail)
 
-    def write_batch(writer: BatchWriter, topic_name: str, rows: list, late: list[str], now: datetime):
-        result = writer.write(rows)
-        if late:
-            log.info("%s: %d events arrived after their window was final", topic_name, len(late))
-            record_late(writer.conn, topic_name, now.replace(second=0, microsecond=0), late)
-        return result
-
     def make_agent(topic_name: str, spec: TableSpec) -> None:
         topic = app.topic(topic_name, partitions=settings.partitions)
 
         async def ingest(stream: faust.StreamT) -> None:
-            conn = await asyncio.to_thread(psycopg.connect, database_url)
-            writer = await asyncio.to_thread(BatchWriter, conn, spec)
+            sink = DurableSink(database_url, spec, topic_name)
             try:
                 async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
                     messages = [
@@ -118,13 +125,13 @@ def create_app(settings: Settings) -> faust.App:
                     now = datetime.now(UTC)
                     rows, sources, dead = prepare(messages, state["lookup"], now, max_future)
                     late = [row[3] for row in rows if windows.is_late(row[1], now, risk)]  # row[3]: district
-                    result = await asyncio.to_thread(write_batch, writer, topic_name, rows, late, now)
+                    result = await sink.write(rows, late, now)
                     dead += [DeadLetter(sources[i], "db_rejected", why) for i, why in result.rejected]
                     if dead:
                         await send_dead(dead)
                     log.debug("%s: %d events, %d new rows, %d dead", topic_name, len(events), result.inserted, len(dead))
             finally:
-                await asyncio.to_thread(conn.close)
+                await asyncio.to_thread(sink.close)
 
         app.agent(topic, name=f"ingest-{spec.name}")(ingest)
 
@@ -135,12 +142,14 @@ def create_app(settings: Settings) -> faust.App:
     risk_topic = app.topic(Topic.RISK, partitions=settings.partitions)
 
     @app.timer(risk.tick_s, on_leader=True)
+    @survive
     async def compute_risk() -> None:
         result = await asyncio.to_thread(indicators.tick, database_url, risk, datetime.now(UTC))
         pending = [await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published]
         await asyncio.gather(*pending)
 
     @app.timer(PRUNE_EVERY_S)
+    @survive
     async def prune() -> None:
         # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting
         def run() -> int:
@@ -157,6 +166,7 @@ def create_app(settings: Settings) -> faust.App:
     alerts_topic = app.topic(Topic.ALERTS, partitions=settings.partitions)
 
     @app.timer(rules.tick_s, on_leader=True)
+    @survive
     async def evaluate_alerts() -> None:
         events = await asyncio.to_thread(alerting.tick, alert_service, rules, risk, datetime.now(UTC))
         pending = [await alerts_topic.send(key=e.dedup_key.encode(), value=e.to_bytes()) for e in events]
@@ -166,6 +176,7 @@ def create_app(settings: Settings) -> faust.App:
             loop.run_in_executor(None, router.deliver, event)
 
     @app.timer(LOOKUP_REFRESH_S)
+    @survive
     async def refresh_lookup() -> None:
         # devices added to the registry while the worker runs become known without a restart
         state["lookup"] = await asyncio.to_thread(fetch_lookup, database_url)
