@@ -97,6 +97,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     database_url = settings.database_url
     risk = RiskConfig.load(settings.config_dir)
+    rules = RulesConfig.load(settings.config_dir)
+    storage = StorageConfig.load(settings.config_dir)
     state = {"lookup": fetch_lookup(database_url)}
     dlq = app.topic(Topic.DLQ, partitions=settings.partitions)
     max_future = timedelta(seconds=settings.max_future_s)
@@ -138,7 +140,6 @@ def create_app(settings: Settings) -> faust.App:
     for topic_name, spec in TABLES.items():
         make_agent(topic_name, spec)
 
-    storage = StorageConfig.load(settings.config_dir)
     risk_topic = app.topic(Topic.RISK, partitions=settings.partitions)
 
     @app.timer(risk.tick_s, on_leader=True)
@@ -160,7 +161,6 @@ def create_app(settings: Settings) -> faust.App:
         if deleted:
             log.info("deleted %d rows past retention", deleted)
 
-    rules = RulesConfig.load(settings.config_dir)
     alert_service = AlertService(database_url)
     router = Router(rules)
     alerts_topic = app.topic(Topic.ALERTS, partitions=settings.partitions)
