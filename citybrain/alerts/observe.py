@@ -16,8 +16,6 @@ from citybrain.alerts.engine import Observation, Signal
 from citybrain.risk.config import Level, RiskConfig
 from citybrain.store import alert_facts as facts
 
-LEVELS = [Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED]
-
 
 def band(value: float, fire_at: float, clear_below: float | None, strictly_above: bool = False) -> Signal | None:
     """FIRING at or over ``fire_at`` (or strictly over), BETWEEN in the hysteresis band, None when clear."""
@@ -30,10 +28,10 @@ def band(value: float, fire_at: float, clear_below: float | None, strictly_above
 
 def _risk_level(rule: r.RiskLevelRule, conn, now, risk: RiskConfig) -> list[Observation]:
     window = rule.window_s or risk.windows_s[-1]
-    clear_at = LEVELS.index(rule.clear_below_level) if rule.clear_below_level else None
+    clear_at = rule.clear_below_level.rank if rule.clear_below_level else None
     out = []
     for row in facts.district_levels(conn, window, now):
-        signal = band(LEVELS.index(Level(row["level"])), LEVELS.index(rule.min_level), clear_at)
+        signal = band(Level(row["level"]).rank, rule.min_level.rank, clear_at)
         if signal:
             out.append(Observation(rule.id, row["district"], signal, row["score"], {"district": row["district"]},
                                    f"district {row['district']} risk {row['level']} ({row['score']:.0f})"))

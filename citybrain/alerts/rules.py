@@ -20,9 +20,6 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-LEVEL_ORDER = [Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED]
-
-
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -40,7 +37,7 @@ class RiskLevelRule(Rule):
 
     @model_validator(mode="after")
     def _band(self) -> RiskLevelRule:
-        if self.clear_below_level and LEVEL_ORDER.index(self.clear_below_level) > LEVEL_ORDER.index(self.min_level):
+        if self.clear_below_level and self.clear_below_level.rank > self.min_level.rank:
             raise ValueError("clear_below_level must not be above min_level")
         return self
 

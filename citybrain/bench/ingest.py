@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import psycopg
 
+from citybrain.store.migrate import storage_mode
 from citybrain.store.writer import READINGS, BatchWriter
 
 
@@ -37,12 +38,9 @@ def _batches(rows: Sequence[tuple], size: int):
 
 
 def _reset(conn: psycopg.Connection) -> None:
-    conn.execute("TRUNCATE readings, readings_1m, readings_1h" if _has_plain_rollups(conn) else "TRUNCATE readings")
+    plain = storage_mode(conn) == "plain"  # plain rollups are tables the writer fills; aggregates refresh themselves
+    conn.execute("TRUNCATE readings, readings_1m, readings_1h" if plain else "TRUNCATE readings")
     conn.commit()
-
-
-def _has_plain_rollups(conn: psycopg.Connection) -> bool:
-    return conn.execute("SELECT relkind = 'r' FROM pg_class WHERE relname = 'readings_1m'").fetchone()[0]
 
 
 def bare_copy(conn: psycopg.Connection, rows: Sequence[tuple], batch: int) -> float:

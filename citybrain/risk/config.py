@@ -31,6 +31,11 @@ class Level(StrEnum):
     RED = "red"
 
     @property
+    def rank(self) -> int:
+        """0 (blue) … 3 (red): the order levels rise in."""
+        return list(Level).index(self)
+
+    @property
     def grade(self) -> str:
         return {"blue": "IV", "yellow": "III", "orange": "II", "red": "I"}[self.value]
 

@@ -12,6 +12,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from citybrain.store.writer import RESOLUTIONS
+
 ACTIVITY_SQL = """
 SELECT d.adcode, d.name_zh, d.name_en, coalesce(e.events, 0) AS events
   FROM districts d
@@ -118,7 +120,6 @@ SERIES_MEASURES = {
     "case_events": "sum(created)::bigint AS created, sum(emergencies)::bigint AS emergencies,"
                    " sum(resolved)::bigint AS resolved, sum(closed)::bigint AS closed",
 }
-RESOLUTIONS = ("1m", "1h")
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def district_series(
     if table not in SERIES_MEASURES:
         raise ValueError(f"no rollup for {table!r}; choose one of {sorted(SERIES_MEASURES)}")
     if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {RESOLUTIONS}, not {resolution!r}")
+        raise ValueError(f"resolution must be one of {tuple(RESOLUTIONS)}, not {resolution!r}")
     if kind is not None and table != "readings":
         raise ValueError("kind applies to readings only")
     query = sql.SQL(

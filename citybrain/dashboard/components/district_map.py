@@ -16,12 +16,12 @@ import plotly.graph_objects as go
 
 from citybrain.dashboard.i18n import indicator_name, level_name, t
 from citybrain.geo.city import City
+from citybrain.risk.config import Level
 
-LEVELS = ("blue", "yellow", "orange", "red")
 LEVEL_COLOURS = {"none": "#37474f", "blue": "#1e88e5", "yellow": "#fdd835", "orange": "#fb8c00", "red": "#e53935"}
 # z = -1 (no data), 0 blue … 3 red, as a stepped colour scale
 COLORSCALE = []
-for i, name in enumerate(("none", *LEVELS)):
+for i, name in enumerate(("none", *Level)):
     COLORSCALE += [[i / 5, LEVEL_COLOURS[name]], [(i + 1) / 5, LEVEL_COLOURS[name]]]
 SMALL_DISTRICT_KM2 = 150.0  # the urban core: smaller labels so neighbours do not overlap
 
@@ -44,7 +44,7 @@ def district_map(city: City, risk: list[dict], lang: str) -> go.Figure:
     by_code = {r["district"]: r for r in risk}
     names = frame["name_zh"] if lang == "zh" else frame["name_en"]
     rows = [by_code.get(code) for code in frame["adcode"]]
-    z = [LEVELS.index(r["level"]) if r else -1 for r in rows]
+    z = [Level(r["level"]).rank if r else -1 for r in rows]
     centroids = frame.geometry.representative_point()
     fig = go.Figure(
         go.Choropleth(
