@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -310,38 +309,14 @@ def bench_pipeline(
 
     Starts its own embedded broker and uses a scratch database (as `bench ingest` does).
     """
-    import tempfile
-    import uuid
-
     from citybrain.bench import pipeline
-    from citybrain.bench.runner import save, scratch_database
-    from citybrain.geo.city import City
-    from citybrain.geo.registry import build_registry
-    from citybrain.runtime import broker
-    from citybrain.runtime.supervisor import Supervisor, interrupt_on_sigterm, stop_process_group
-    from citybrain.store.registry import seed_city
+    from citybrain.bench.runner import save
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
 
     interrupt_on_sigterm()
     settings = load_settings()
-    city = City.load(settings.config_dir)
-    cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
     typer.echo(f"bench pipeline: {events:,} readings, {settings.partitions} partitions")
-    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp, scratch_database(settings.database_url) as url:
-        seed_city(url, city, cameras, sensors)
-        proc, bootstrap = broker.start_embedded(broker.free_port(), Path(tmp) / "broker.log")
-        try:
-            broker.ensure_topics(bootstrap, settings.partitions)
-            env = {**os.environ, "CITYBRAIN_DATABASE_URL": url, "CITYBRAIN_KAFKA_BOOTSTRAP": bootstrap,
-                   "CITYBRAIN_WORKER_ID": f"bench-{uuid.uuid4().hex[:8]}"}
-            supervisor = Supervisor(Path(tmp), env)
-
-            def start_worker():
-                return supervisor.start("worker", [sys.executable, "-m", "citybrain", "worker"]).proc
-
-            result = save(pipeline.run(bootstrap, url, sensors, events, settings.partitions, start_worker,
-                                       echo=typer.echo), output)
-        finally:
-            stop_process_group(proc, grace_s=3)
+    result = save(pipeline.run_standalone(settings, events, echo=typer.echo), output)
     typer.echo(f"pipeline / consume-only: {result['ratio_pipeline_to_consume_only']:.2f}   "
                f"pipeline / COPY-only: {result['ratio_pipeline_to_copy_only']:.2f}   (written to {output})")
 

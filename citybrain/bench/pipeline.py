@@ -10,11 +10,15 @@ steady, moderate rate.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from pathlib import Path
 
 import psycopg
@@ -22,9 +26,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
 from citybrain.bench.ingest import bare_copy
+from citybrain.bench.runner import scratch_database
 from citybrain.events import SENSOR_SPECS, IoTReading, SensorKind, Topic
-from citybrain.geo.registry import Devices
-from citybrain.runtime.supervisor import stop_process_group
+from citybrain.geo.city import City
+from citybrain.geo.registry import Devices, build_registry
+from citybrain.runtime import broker
+from citybrain.runtime.supervisor import Supervisor, stop_process_group
+from citybrain.settings import Settings
+from citybrain.store.registry import seed_city
 
 LATENCY_RATE = 200  # events/s during the latency phase
 LATENCY_SECONDS = 5
@@ -145,3 +154,24 @@ def run(bootstrap: str, url: str, sensors: Devices, n: int, partitions: int,
         "ratio_pipeline_to_copy_only": round(rate["pipeline"] / rate["copy_only"], 3),
         "latency_ms": {"rate_per_s": LATENCY_RATE, "p50": round(p50, 1), "p95": round(p95, 1), "samples": len(lat)},
     }
+
+
+def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = print) -> dict:
+    """``run`` on a broker of its own and a scratch database seeded with the configured city."""
+    city = City.load(settings.config_dir)
+    cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
+    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp, scratch_database(settings.database_url) as url:
+        seed_city(url, city, cameras, sensors)
+        proc, bootstrap = broker.start_embedded(broker.free_port(), Path(tmp) / "broker.log")
+        try:
+            broker.ensure_topics(bootstrap, settings.partitions)
+            env = {**os.environ, "CITYBRAIN_DATABASE_URL": url, "CITYBRAIN_KAFKA_BOOTSTRAP": bootstrap,
+                   "CITYBRAIN_WORKER_ID": f"bench-{uuid.uuid4().hex[:8]}"}
+            supervisor = Supervisor(Path(tmp), env)
+
+            def start_worker():
+                return supervisor.start("worker", [sys.executable, "-m", "citybrain", "worker"]).proc
+
+            return run(bootstrap, url, sensors, n, settings.partitions, start_worker, echo=echo)
+        finally:
+            stop_process_group(proc, grace_s=3)
