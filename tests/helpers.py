@@ -1,23 +1,19 @@
-"""Helpers shared by tests: free ports, child processes, polling."""
+"""Helpers shared by tests: free ports, citybrain commands and processes, reading topics, polling."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from kafka import KafkaConsumer, TopicPartition
+
+from citybrain.runtime.broker import free_port  # noqa: F401 - re-exported for the tests
 from citybrain.settings import Settings
 
 SMALL = {"cameras": 2000, "sensors": 200, "seed": 7}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def child_env(**settings) -> dict[str, str]:
@@ -30,6 +26,24 @@ def start_citybrain(args: list[str], log: Path, **settings) -> subprocess.Popen:
     out = open(log, "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-m", "citybrain", *args], stdout=out, stderr=subprocess.STDOUT,
                             env=child_env(**settings), start_new_session=True)
+
+
+def run_citybrain(args: list[str], timeout: float = 60, **settings) -> subprocess.CompletedProcess:
+    """Run a `citybrain` command to its end, with these settings; its output is text."""
+    return subprocess.run([sys.executable, "-m", "citybrain", *args], env=child_env(**settings),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int) -> list:
+    """Every record on ``topic`` so far, read without a consumer group."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             consumer_timeout_ms=1500)
+    parts = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    records = list(consumer)
+    consumer.close()
+    return records
 
 
 def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.3, what: str = "condition"):

@@ -8,14 +8,13 @@ import uuid
 import psycopg
 import pytest
 import yaml
-from kafka import KafkaConsumer, TopicPartition
 
 from citybrain.events import AlertEvent, Topic
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
 from citybrain.sim import scenarios
-from tests.helpers import start_citybrain, wait_until
+from tests.helpers import read_topic, start_citybrain, wait_until
 
 PARTITIONS = 2
 
@@ -45,13 +44,7 @@ def query(url, sql, *params):
 
 
 def published(bootstrap) -> list[AlertEvent]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=1500)
-    parts = [TopicPartition(Topic.ALERTS.value, p) for p in range(PARTITIONS)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    events = [AlertEvent.model_validate_json(m.value) for m in consumer]
-    consumer.close()
-    return events
+    return [AlertEvent.model_validate_json(m.value) for m in read_topic(bootstrap, Topic.ALERTS.value, PARTITIONS)]
 
 
 def test_a_flood_opens_a_critical_alert_at_once(bootstrap, seeded_url, registry, fast_config, tmp_path):

@@ -1,6 +1,5 @@
 """The alert lifecycle on the real database, and the rules' observers on real facts."""
 
-import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -154,7 +153,6 @@ def test_every_rule_type_observes_its_facts(seeded_url, registry):
         ])
         BatchWriter(conn, CAMERA_STATUS).write(
             [(uuid.uuid4(), now - timedelta(hours=1), c, "510104", "offline") for c in core[: len(core) // 4 + 1]])
-        base = dict(category="noise", satisfaction=None, assignee=None, lon=None, lat=None)
         BatchWriter(conn, CASE_EVENTS).write([
             (uuid.uuid4(), now - timedelta(minutes=10), "case-e", "510105", "created", "noise", "emergency",
              now + timedelta(minutes=20), None, None, None, None),

@@ -1,19 +1,16 @@
 """Duty actions from the command line, on a real database."""
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 from citybrain.alerts.engine import Observation, Signal
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.settings import PROJECT_ROOT
-from tests.helpers import child_env
+from tests.helpers import run_citybrain
 
 
 def cli(url, *args):
-    return subprocess.run([sys.executable, "-m", "citybrain", "alerts", *args], env=child_env(database_url=url),
-                          capture_output=True, text=True, timeout=60)
+    return run_citybrain(["alerts", *args], database_url=url)
 
 
 def test_list_acknowledge_and_conflict(seeded_url):

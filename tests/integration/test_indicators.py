@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 import yaml
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from citybrain.events import SENSOR_SPECS, CameraStatus, DistrictRisk, IoTReading, SensorKind, Topic
 from citybrain.risk.config import RiskConfig
@@ -15,7 +15,7 @@ from citybrain.risk.score import DistrictInputs, assess
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
-from tests.helpers import start_citybrain, wait_until
+from tests.helpers import read_topic, start_citybrain, wait_until
 
 PARTITIONS = 2
 DISTRICT = "510107"  # Wuhou
@@ -84,12 +84,8 @@ def test_camera_outage_drives_its_district_to_the_configured_level(bootstrap, se
     assert {d: r[2] for d, r in by_district.items() if d != DISTRICT} == {d: "blue" for d in by_district if d != DISTRICT}
 
     # the indicators are published keyed by district
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=1500)
-    parts = [TopicPartition(Topic.RISK.value, p) for p in range(PARTITIONS)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    published = [(m.key.decode(), DistrictRisk.model_validate_json(m.value)) for m in consumer]
-    consumer.close()
+    published = [(m.key.decode(), DistrictRisk.model_validate_json(m.value))
+                 for m in read_topic(bootstrap, Topic.RISK.value, PARTITIONS)]
     mine = [risk for key, risk in published if key == DISTRICT and risk.final and risk.window_s == 5
             and risk.event_time > t0 + timedelta(seconds=5)]
     assert mine and mine[-1].level == expected.level.value

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from citybrain.events import CameraStatus, CaseEvent, IoTReading, Topic
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
-from tests.helpers import start_citybrain, wait_until
+from tests.helpers import read_topic, start_citybrain, wait_until
 
 PARTITIONS = 2
 MARKER = b"end-of-batch-marker"  # malformed on purpose: its dead letter proves the partition was consumed
@@ -62,14 +62,7 @@ def produce(bootstrap, events, bad) -> None:
 
 
 def dead_letters(bootstrap) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             consumer_timeout_ms=1500)
-    parts = [TopicPartition(Topic.DLQ.value, p) for p in range(PARTITIONS)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    records = list(consumer)
-    consumer.close()
-    return records
+    return read_topic(bootstrap, Topic.DLQ.value, PARTITIONS)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from citybrain.runtime.errors import StartupError
 from citybrain.runtime.supervisor import Supervisor
-from tests.helpers import child_env, free_port, wait_until
+from tests.helpers import child_env, free_port, run_citybrain, wait_until
 
 
 def start_up(tmp_path, **settings):
@@ -81,19 +81,15 @@ def test_dashboard_port_in_use_is_named(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = child_env(data_dir=tmp_path / "data", dashboard_port=port)
-        result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True,
-                                text=True, timeout=60)
+        result = run_citybrain(["up"], data_dir=tmp_path / "data", dashboard_port=port)
     assert result.returncode == 2
     assert f"dashboard port {port}" in result.stderr and "already in use" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_unreachable_external_database_is_named(tmp_path):
-    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(),
-                    database_url=f"postgresql://citybrain@/citybrain?host={tmp_path}&connect_timeout=1")
-    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = run_citybrain(["up"], data_dir=tmp_path / "data", dashboard_port=free_port(),
+                           database_url=f"postgresql://citybrain@/citybrain?host={tmp_path}&connect_timeout=1")
     assert result.returncode == 2
     assert "database citybrain@" in result.stderr and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -102,9 +98,8 @@ def test_unreachable_external_database_is_named(tmp_path):
 
 def test_unreachable_external_broker_is_named_and_the_embedded_database_stopped(tmp_path):
     data_dir = tmp_path / "data"
-    env = child_env(data_dir=data_dir, dashboard_port=free_port(), kafka_bootstrap=f"127.0.0.1:{free_port()}")
-    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = run_citybrain(["up"], timeout=120, data_dir=data_dir, dashboard_port=free_port(),
+                           kafka_bootstrap=f"127.0.0.1:{free_port()}")
     assert result.returncode == 2
     assert "Kafka broker 127.0.0.1:" in result.stderr and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -130,9 +125,7 @@ def test_a_bad_config_file_stops_up_before_anything_starts(tmp_path):
     shutil.copytree(PROJECT_ROOT / "config", config)
     rules = (config / "rules.yaml").read_text(encoding="utf-8").replace("    above: 25\n", "    above: lots\n", 1)
     (config / "rules.yaml").write_text(rules, encoding="utf-8")
-    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(), config_dir=config)
-    result = subprocess.run([sys.executable, "-m", "citybrain", "up"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = run_citybrain(["up"], data_dir=tmp_path / "data", dashboard_port=free_port(), config_dir=config)
     assert result.returncode == 2
     assert "rules.yaml" in result.stderr and "rule 'gas_alarm'" in result.stderr and "above" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,10 +1,8 @@
-import subprocess
-import sys
 
 import pytest
 
 from citybrain.sim import scenarios
-from tests.helpers import child_env
+from tests.helpers import run_citybrain
 
 
 def test_camera_outage_takes_the_share_of_that_district_only(registry):
@@ -26,7 +24,6 @@ def test_flood_raises_every_gauge_of_the_district(registry):
 
 
 def test_an_unknown_district_is_refused_with_the_valid_ones():
-    result = subprocess.run([sys.executable, "-m", "citybrain", "scenario", "flood", "--district", "999"],
-                            env=child_env(kafka_bootstrap="127.0.0.1:1"), capture_output=True, text=True, timeout=60)
+    result = run_citybrain(["scenario", "flood", "--district", "999"], kafka_bootstrap="127.0.0.1:1")
     assert result.returncode == 2
     assert "'999' is not a district of Chengdu" in result.stderr and "510104" in result.stderr
