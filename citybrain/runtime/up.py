@@ -11,8 +11,8 @@ import urllib.request
 
 from citybrain.alerts.rules import RulesConfig
 from citybrain.geo.city import City
-from citybrain.risk.config import RiskConfig
 from citybrain.geo.registry import build_registry
+from citybrain.risk.config import RiskConfig
 from citybrain.runtime import broker, database
 from citybrain.runtime.errors import StartupError
 from citybrain.runtime.supervisor import Supervisor, interrupt_on_sigterm

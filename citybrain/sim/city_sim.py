@@ -22,8 +22,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from citybrain.events import (
-    SENSOR_SPECS, CameraState, CameraStatus, CaseEvent, CaseEventType, Event, IoTReading, Location,
-    SensorKind, Topic, Urgency,
+    SENSOR_SPECS,
+    CameraState,
+    CameraStatus,
+    CaseEvent,
+    CaseEventType,
+    Event,
+    IoTReading,
+    Location,
+    SensorKind,
+    Topic,
+    Urgency,
 )
 from citybrain.geo.registry import Devices
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from psycopg import sql
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from citybrain.config import load_yaml
 from citybrain.store.migrate import storage_mode

@@ -20,7 +20,6 @@ from psycopg import sql
 
 from citybrain.store.migrate import storage_mode
 
-
 ADD, LOWEST, HIGHEST = "{t}.{c} + EXCLUDED.{c}", "LEAST({t}.{c}, EXCLUDED.{c})", "GREATEST({t}.{c}, EXCLUDED.{c})"
 RESOLUTIONS = {"1m": "1 minute", "1h": "1 hour"}
 

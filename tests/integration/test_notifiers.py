@@ -25,7 +25,7 @@ def endpoint():
     received = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(503 if len(received) <= 2 else 204)
             self.end_headers()

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from citybrain.dashboard.data import Snapshot
 from citybrain.dashboard.components.freshness import STALE_AFTER_S, freshness
+from citybrain.dashboard.data import Snapshot
 from citybrain.store.queries import CityTotals
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
