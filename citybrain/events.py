@@ -3,12 +3,13 @@
 Every event carries a producer-assigned ``event_id`` and a timezone-aware
 ``event_time``; sinks are idempotent on that pair, so replays never duplicate.
 ``schema_version`` lets consumers refuse what they do not understand instead
-of misreading it.
+of misreading it. These models document the contracts (JSON Schema) and are
+the producers' API; the worker decodes with the compiled, strict twins in
+``citybrain.wire``, held equal to these by tests.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from datetime import UTC, datetime
@@ -20,7 +21,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -188,35 +188,12 @@ TOPIC_MODELS: dict[str, type[Event]] = {
 }
 
 
-class BadEvent(ValueError):
-    """An event that cannot be accepted; ``reason`` is a short machine-readable cause."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-def decode(topic: str, raw: bytes | None) -> Event:
-    """Parse one message of ``topic``; raises BadEvent naming why it was refused."""
-    if raw is None:
-        raise BadEvent("malformed", "empty message")
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadEvent("malformed", f"not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise BadEvent("malformed", "not a JSON object")
-    if doc.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        raise BadEvent("unsupported_version", f"schema_version {doc.get('schema_version')!r}")
-    try:
-        return TOPIC_MODELS[topic].model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise BadEvent("invalid", f"{where}: {first['msg']}") from None
-
-
 def json_schemas() -> dict[str, dict]:
     """The JSON Schema of every topic citybrain reads or writes, for the docs and for adapter authors."""
-    return {topic: model.model_json_schema() for topic, model in {**TOPIC_MODELS, Topic.RISK: DistrictRisk, Topic.ALERTS: AlertEvent}.items()}
+    schemas = {}
+    for topic, model in {**TOPIC_MODELS, Topic.RISK: DistrictRisk, Topic.ALERTS: AlertEvent}.items():
+        schema = model.model_json_schema()
+        # producers must assign event_id (the Python models draw one for them): required on the wire
+        schema["required"] = ["event_id", *schema.get("required", [])]
+        schemas[topic] = schema
+    return schemas

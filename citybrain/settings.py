@@ -41,4 +41,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(2_000, ge=1, description="Max events the worker writes in one COPY batch.")
     batch_within_s: float = Field(0.5, gt=0, description="Max seconds the worker waits to fill a batch.")
     max_future_s: float = Field(300.0, ge=0, description="Events dated further in the future go to the DLQ.")
+    max_event_age_days: int | None = Field(
+        None, ge=1, description="Events older than this many days go to the DLQ as too_old (unset: the raw retention)."
+    )
+    max_message_bytes: int = Field(
+        1_048_576, ge=1024, description="Messages larger than this go to the DLQ as too_large, unparsed."
+    )
+    dead_letter_payload_bytes: int = Field(
+        65_536, ge=256, description="Dead letters keep at most this much of the payload (with its size and SHA-256)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of every citybrain process.")

@@ -48,3 +48,8 @@ def is_late(event_time: datetime, now: datetime, cfg: RiskConfig) -> bool:
     """True when the step window holding ``event_time`` is already final."""
     window_end = _floor(event_time, cfg.step_s) + timedelta(seconds=cfg.step_s)
     return now >= window_end + timedelta(seconds=cfg.allowed_lateness_s)
+
+
+def late_cutoff(now: datetime, cfg: RiskConfig) -> datetime:
+    """Events dated before this are late at ``now`` (``is_late`` for a whole batch, as one bound for SQL)."""
+    return _floor(now - timedelta(seconds=cfg.allowed_lateness_s), cfg.step_s)

@@ -98,7 +98,7 @@ CASE_KPIS_SQL = """
 WITH c AS (
     SELECT *, status NOT IN ('resolved', 'closed') AS open,
            coalesce(resolved_at, closed_at) AS done_at
-      FROM cases
+      FROM cases_sound  -- impossible lifecycles are findings, not KPIs
 )
 SELECT district,
        count(*) FILTER (WHERE opened_at >= %(since)s) AS opened,

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
 
+from citybrain.events import Topic
 from citybrain.store.migrate import storage_mode
 
 ADD, LOWEST, HIGHEST = "{t}.{c} + EXCLUDED.{c}", "LEAST({t}.{c}, EXCLUDED.{c})", "GREATEST({t}.{c}, EXCLUDED.{c})"
@@ -48,6 +50,7 @@ class Rollup:
 @dataclass(frozen=True)
 class TableSpec:
     name: str
+    topic: str
     columns: tuple[str, ...]
     rollup: Rollup
     fold: str | None = None  # SQL run after the insert, reading the staging table `stage`
@@ -100,7 +103,7 @@ ON CONFLICT (case_id) DO UPDATE SET
 """
 
 READINGS = TableSpec(
-    "readings",
+    "readings", Topic.READINGS,
     ("event_id", "event_time", "device_id", "district", "kind", "value", "unit"),
     Rollup(("district", "kind"), {
         "n": ("count(*)", ADD), "value_sum": ("sum(value)", ADD),
@@ -109,13 +112,13 @@ READINGS = TableSpec(
     fold=SENSOR_FOLD,
 )
 CAMERA_STATUS = TableSpec(
-    "camera_status",
+    "camera_status", Topic.CAMERA_STATUS,
     ("event_id", "event_time", "camera_id", "district", "status"),
     Rollup(("district",), {"reports": ("count(*)", ADD), "down": ("count(*) FILTER (WHERE status <> 'online')", ADD)}),
     fold=CAMERA_FOLD,
 )
 CASE_EVENTS = TableSpec(
-    "case_events",
+    "case_events", Topic.CASE_EVENTS,
     ("event_id", "event_time", "case_id", "district", "type", "category", "urgency",
      "deadline", "satisfaction", "assignee", "lon", "lat"),
     Rollup(("district",), {
@@ -131,65 +134,100 @@ CASE_EVENTS = TableSpec(
 @dataclass
 class WriteResult:
     inserted: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+    late: int = 0  # inserted rows whose risk window was already final
+    conflicts: list[int] = field(default_factory=list)  # index in batch: same (event_id, event_time), other payload
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, why the database refused it)
 
 
 class BatchWriter:
-    """Writes batches of row tuples to one table over one connection."""
+    """Writes batches of row tuples to one table over one connection.
+
+    ``write`` is one transaction; ``write_in`` runs inside the caller's, so
+    the worker can store several tables' rows and the batch's dead letters
+    atomically before it commits the batch's offsets.
+    """
 
     def __init__(self, conn: psycopg.Connection, spec: TableSpec) -> None:
         self.conn = conn
         self.spec = spec
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
-                sql.Identifier(spec.stage), sql.Identifier(spec.name)
-            )
-        )
-        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
+        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS, seq int)").format(
+            stage, target))
+        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
-        self._copy = sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)
-        insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+        self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN").format(stage, cols)
+        insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING RETURNING *").format(
             target, cols, cols, stage
         )
-        if storage_mode(conn) == "timescale":
-            self._insert = insert
-        else:  # count and roll up exactly the rows this batch added, in the same statement
-            rollups = [sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS]
-            self._insert = sql.SQL("WITH ins AS ({} RETURNING *), {} SELECT count(*) FROM ins").format(
-                insert, sql.SQL(", ").join(rollups)
-            )
-        conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
+        # count late arrivals from exactly the rows this batch added, in the same statement,
+        # so a replayed batch counts nothing twice
+        late = sql.SQL(
+            "late AS (INSERT INTO late_events (bucket, topic, district, n)"
+            " SELECT %(bucket)s, %(table)s, district, count(*) FROM ins WHERE event_time < %(cutoff)s"
+            " GROUP BY district ON CONFLICT (topic, district, bucket) DO UPDATE SET n = late_events.n + EXCLUDED.n)"
+        )
+        ctes = [late]
+        if storage_mode(conn) != "timescale":  # TimescaleDB's continuous aggregates do this there
+            ctes += [sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS]
+        self._insert = sql.SQL(
+            "WITH ins AS ({}), {} SELECT count(*), count(*) FILTER (WHERE event_time < %(cutoff)s) FROM ins"
+        ).format(insert, sql.SQL(", ").join(ctes))
+        payload = [sql.Identifier(c) for c in spec.columns[2:]]
+        self._conflicts = sql.SQL(
+            "SELECT s.seq FROM {stage} s JOIN {target} t ON t.event_id = s.event_id AND t.event_time = s.event_time"
+            " WHERE ({s}) IS DISTINCT FROM ({t})"
+        ).format(stage=stage, target=target,
+                 s=sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in payload),
+                 t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload))
+        self._drop = sql.SQL("DELETE FROM {} WHERE seq = ANY(%s)").format(stage)
         self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
+        conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
-    def _write(self, rows: Sequence[tuple]) -> int:
+    def _write(self, rows: Sequence[tuple], first: int, params: dict) -> WriteResult:
         cur = self.conn.cursor()
         cur.execute(self._truncate)
         with cur.copy(self._copy) as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(self._insert)
-        inserted = cur.fetchone()[0] if cur.description else cur.rowcount
+            for seq, row in enumerate(rows, first):
+                copy.write_row((seq, *row))
+        cur.execute(self._insert, params)
+        inserted, late = cur.fetchone()
+        conflicts: list[int] = []
+        if inserted < len(rows):  # some keys were there already: a replay, or the same key with other content
+            conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
+            if conflicts:
+                cur.execute(self._drop, (conflicts,))
         if self._fold is not None:
             cur.execute(self._fold)
-        return inserted
+        return WriteResult(inserted, late, conflicts)
 
-    def write(self, rows: Sequence[tuple]) -> WriteResult:
+    def write_in(self, rows: Sequence[tuple], now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
+        """Write inside the caller's transaction; a row the database refuses costs only itself."""
         if not rows:
             return WriteResult()
+        params = {"bucket": now.replace(second=0, microsecond=0), "table": self.spec.topic,
+                  "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC)}
         try:
             with self.conn.transaction():
-                return WriteResult(self._write(rows))
+                return self._write(rows, 0, params)
         except (psycopg.DataError, psycopg.IntegrityError):
-            return self._write_one_by_one(rows)
+            return self._write_one_by_one(rows, params)
 
-    def _write_one_by_one(self, rows: Sequence[tuple]) -> WriteResult:
-        result = WriteResult()
+    def write(self, rows: Sequence[tuple], now: datetime | None = None,
+              late_cutoff: datetime | None = None) -> WriteResult:
+        """Write one batch in a transaction of its own."""
         with self.conn.transaction():
-            for index, row in enumerate(rows):
-                try:
-                    with self.conn.transaction():
-                        result.inserted += self._write([row])
-                except (psycopg.DataError, psycopg.IntegrityError) as exc:
-                    result.rejected.append((index, str(exc).strip().splitlines()[0]))
+            return self.write_in(rows, now or datetime.now(UTC), late_cutoff)
+
+    def _write_one_by_one(self, rows: Sequence[tuple], params: dict) -> WriteResult:
+        result = WriteResult()
+        for index, row in enumerate(rows):
+            try:
+                with self.conn.transaction():
+                    one = self._write([row], index, params)
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                result.rejected.append((index, str(exc).strip().splitlines()[0]))
+                continue
+            result.inserted += one.inserted
+            result.late += one.late
+            result.conflicts += one.conflicts
         return result

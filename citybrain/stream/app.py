@@ -1,8 +1,8 @@
-"""The faust application: one agent per input topic, each writing in batches, and timers.
+"""The faust application: the ingest loop, and timers on the group leader.
 
-Offsets are acknowledged only after ``take_events`` hands back control, i.e.
-after the batch's rows are committed in PostgreSQL and its dead letters are
-confirmed by the broker: a worker killed mid-batch replays the batch, and the
+Ingest is a faust task owning a batch consumer (``consumer.py``): it stores
+each batch's rows and dead letters in one transaction and commits offsets
+only afterwards, so a worker killed mid-batch replays the batch and the
 idempotent writer turns the replay into a no-op.
 
 Timers on the group leader compute district risk and evaluate the alert
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +26,6 @@ from citybrain.alerts.notifiers import Router
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
-from citybrain.risk import windows
 from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
 from citybrain.store.migrate import storage_mode
@@ -33,7 +33,8 @@ from citybrain.store.policies import StorageConfig, prune_plain
 from citybrain.store.registry import load_lookup
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, TableSpec
 from citybrain.stream import alerting, indicators
-from citybrain.stream.ingest import DeadLetter, Lookup, Message, prepare
+from citybrain.stream.consumer import BATCH_FAILED, ConsumerConfig, IngestLoop, dead_letter_sender
+from citybrain.stream.ingest import Limits, Lookup
 from citybrain.stream.sink import DurableSink
 
 log = logging.getLogger("citybrain.stream")
@@ -55,17 +56,6 @@ def fetch_lookup(database_url: str) -> Lookup:
     return Lookup(*load_lookup(database_url))
 
 
-def dead_letter_headers(d: DeadLetter) -> dict[str, bytes]:
-    m = d.message
-    return {
-        "reason": d.reason.encode(),
-        "detail": d.detail.encode(),
-        "source_topic": m.topic.encode(),
-        "source_partition": str(m.partition).encode(),
-        "source_offset": str(m.offset).encode(),
-    }
-
-
 def survive(timer: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
     """A failing tick (database or broker away) is logged and tried again next period, never fatal."""
 
@@ -79,10 +69,31 @@ def survive(timer: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None
     return run
 
 
+class WorkerApp(faust.App):
+    """Starts the ingest loop with the app, beside faust's own group join rather than after it."""
+
+    ingest_loop: IngestLoop | None = None
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.ingest_loop is not None:
+            self.add_future(self._ingest())
+
+    async def _ingest(self) -> None:
+        try:
+            await self.ingest_loop.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.critical("the ingest loop failed; stopping so its batch is replayed", exc_info=True)
+            logging.shutdown()
+            os._exit(BATCH_FAILED)
+
+
 def create_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap or not settings.database_url:
         raise ValueError("the worker needs CITYBRAIN_KAFKA_BOOTSTRAP and CITYBRAIN_DATABASE_URL")
-    app = faust.App(
+    app = WorkerApp(
         settings.worker_id,
         broker=broker_url(settings.kafka_bootstrap),
         store="memory://",
@@ -101,45 +112,21 @@ def create_app(settings: Settings) -> faust.App:
     storage = StorageConfig.load(settings.config_dir)
     state = {"lookup": fetch_lookup(database_url)}
     dlq = app.topic(Topic.DLQ, partitions=settings.partitions)
-    max_future = timedelta(seconds=settings.max_future_s)
+    limits = Limits(
+        max_message_bytes=settings.max_message_bytes,
+        max_future=timedelta(seconds=settings.max_future_s),
+        max_age=timedelta(days=min(storage.raw_retention_days, settings.max_event_age_days or 10**5)),
+    )
+    for topic in TABLES:  # declared so faust creates them with the configured partitions
+        app.topic(topic, partitions=settings.partitions)
+    ingest_loop = IngestLoop(
+        ConsumerConfig(settings.kafka_bootstrap, f"{settings.worker_id}-ingest", tuple(TABLES),
+                       settings.batch_size, settings.batch_within_s, settings.max_message_bytes),
+        DurableSink(database_url, TABLES, settings.dead_letter_payload_bytes),
+        lambda: state["lookup"], limits, risk, dead_letter_sender(dlq.send),
+    )
 
-    async def send_dead(letters: list[DeadLetter]) -> None:
-        pending = [
-            await dlq.send(key=d.message.key, value=d.message.value or b"", headers=dead_letter_headers(d))
-            for d in letters
-        ]
-        await asyncio.gather(*pending)
-        for d in letters:
-            log.warning("dead letter %s from %s[%d]@%d: %s", d.reason, d.message.topic,
-                        d.message.partition, d.message.offset, d.detail)
-
-    def make_agent(topic_name: str, spec: TableSpec) -> None:
-        topic = app.topic(topic_name, partitions=settings.partitions)
-
-        async def ingest(stream: faust.StreamT) -> None:
-            sink = DurableSink(database_url, spec, topic_name)
-            try:
-                async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-                    messages = [
-                        Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.value)
-                        for e in events
-                    ]
-                    now = datetime.now(UTC)
-                    rows, sources, dead = prepare(messages, state["lookup"], now, max_future)
-                    late = [row[3] for row in rows if windows.is_late(row[1], now, risk)]  # row[3]: district
-                    result = await sink.write(rows, late, now)
-                    dead += [DeadLetter(sources[i], "db_rejected", why) for i, why in result.rejected]
-                    if dead:
-                        await send_dead(dead)
-                    log.debug("%s: %d events, %d new rows, %d dead", topic_name, len(events), result.inserted, len(dead))
-            finally:
-                await asyncio.to_thread(sink.close)
-
-        app.agent(topic, name=f"ingest-{spec.name}")(ingest)
-
-    for topic_name, spec in TABLES.items():
-        make_agent(topic_name, spec)
-
+    app.ingest_loop = ingest_loop
     risk_topic = app.topic(Topic.RISK, partitions=settings.partitions)
 
     @app.timer(risk.tick_s, on_leader=True)

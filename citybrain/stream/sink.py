@@ -1,9 +1,11 @@
-"""Batch writing that outlives a database outage.
+"""One transaction per batch, across tables, that outlives a database outage.
 
-When PostgreSQL is unreachable the write is retried with exponential
-backoff, and the agent waits: the stream backs up in Kafka (offsets are not
-acknowledged), nothing is dropped and the worker does not crash. The
-connection is reopened on the next attempt.
+A batch's rows for every input table and its dead letters (those found while
+preparing it, and those only the database can find: conflicting duplicates
+and rows it refuses) are committed together; only then may the consumer
+commit the batch's offsets. When PostgreSQL is unreachable the batch is
+retried with exponential backoff on a fresh connection: the stream waits in
+Kafka, nothing is dropped and the worker does not crash.
 """
 
 from __future__ import annotations
@@ -11,49 +13,86 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
 
-from citybrain.store.risk import record_late
+from citybrain.store import dead_letters
+from citybrain.store.dead_letters import DeadLetterRow
 from citybrain.store.writer import BatchWriter, TableSpec, WriteResult
+from citybrain.stream.dlq import stored
+from citybrain.stream.ingest import DeadLetter, Prepared
 
 log = logging.getLogger("citybrain.stream")
 MAX_BACKOFF_S = 30.0
 OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
+@dataclass
+class Stored:
+    """What one committed batch did."""
+
+    results: dict[str, WriteResult] = field(default_factory=dict)  # topic → result
+    dead: list[DeadLetterRow] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        return sum(r.inserted for r in self.results.values())
+
+    @property
+    def late(self) -> int:
+        return sum(r.late for r in self.results.values())
+
+
 class DurableSink:
-    def __init__(self, database_url: str, spec: TableSpec, topic: str, first_backoff_s: float = 1.0) -> None:
+    def __init__(self, database_url: str, tables: dict[str, TableSpec], max_payload: int,
+                 first_backoff_s: float = 1.0) -> None:
         self.database_url = database_url
-        self.spec = spec
-        self.topic = topic
+        self.tables = tables
+        self.max_payload = max_payload
         self.first_backoff_s = first_backoff_s
-        self._writer: BatchWriter | None = None
+        self._conn: psycopg.Connection | None = None
+        self._writers: dict[str, BatchWriter] = {}
 
-    def _write_once(self, rows: Sequence[tuple], late: list[str], now: datetime) -> WriteResult:
-        if self._writer is None or self._writer.conn.closed:
-            self._writer = BatchWriter(psycopg.connect(self.database_url), self.spec)
-        result = self._writer.write(rows)
-        if late:
-            log.info("%s: %d events arrived after their window was final", self.topic, len(late))
-            record_late(self._writer.conn, self.topic, now.replace(second=0, microsecond=0), late)
-        return result
+    def _connect(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url)
+            self._writers = {topic: BatchWriter(self._conn, spec) for topic, spec in self.tables.items()}
+        return self._conn
 
-    async def write(self, rows: Sequence[tuple], late: list[str], now: datetime) -> WriteResult:
+    def write_once(self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime) -> Stored:
+        conn = self._connect()
+        out = Stored()
+        with conn.transaction():
+            letters: list[DeadLetter] = []
+            for part in parts:
+                result = self._writers[part.topic].write_in(part.rows, now, late_cutoff)
+                out.results[part.topic] = result
+                letters += part.dead
+                letters += [DeadLetter(part.sources[i], "conflicting_duplicate",
+                                       "an event with this event_id and event_time is stored with other content")
+                            for i in result.conflicts]
+                letters += [DeadLetter(part.sources[i], "db_rejected", why) for i, why in result.rejected]
+            out.dead = [stored(d, self.max_payload) for d in letters]
+            dead_letters.insert(conn, out.dead)
+        return out
+
+    async def write(self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime) -> Stored:
         delay = self.first_backoff_s
         while True:
             try:
-                return await asyncio.to_thread(self._write_once, rows, late, now)
+                return await asyncio.to_thread(self.write_once, parts, now, late_cutoff)
             except OUTAGE as exc:
-                log.error("%s: database unavailable (%s); retrying the batch of %d in %.0f s",
-                          self.topic, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                          len(rows), delay)
+                text = str(exc).strip()
+                log.error("database unavailable (%s); retrying the batch of %d events in %.0f s",
+                          text.splitlines()[0] if text else type(exc).__name__,
+                          sum(len(p.rows) + len(p.dead) for p in parts), delay)
                 await asyncio.to_thread(self.close)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.conn.close()
-            self._writer = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
