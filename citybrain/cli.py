@@ -269,6 +269,92 @@ def alerts_silence(
     typer.echo(f"silence {silence_id}: {matchers} for {minutes:g} min")
 
 
+dlq_app = typer.Typer(help="Dead letters: the events the worker refused, why, and re-sending fixed ones.",
+                      no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    reason: Annotated[str | None, typer.Option(help="Only this reason (malformed, invalid, too_old …).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only dead letters from this input topic.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """Dead letters, newest first."""
+    import psycopg
+
+    from citybrain.store import dead_letters
+
+    settings = load_settings()
+    need(settings, "database_url")
+    with psycopg.connect(settings.database_url) as conn:
+        rows = dead_letters.listing(conn, reason=reason, topic=topic, limit=limit)
+    typer.echo(f"{'id':>7} {'received UTC':19} {'source':24} {'reason':22} {'bytes':>9} detail")
+    for r in rows:
+        source = f"{r['source_topic']}[{r['source_partition']}]@{r['source_offset']}"
+        flag = " (replayed)" if r["replayed_at"] else ""
+        typer.echo(f"{r['id']:>7} {r['received_at']:%Y-%m-%d %H:%M:%S} {source:24} {r['reason']:22} "
+                   f"{r['payload_size']:>9,} {r['detail'][:80]}{flag}")
+
+
+@dlq_app.command("show")
+def dlq_show(dead_letter_id: int) -> None:
+    """One dead letter whole: where it came from, why, and its payload."""
+    import psycopg
+
+    from citybrain.store import dead_letters
+
+    settings = load_settings()
+    need(settings, "database_url")
+    with psycopg.connect(settings.database_url) as conn:
+        found = dead_letters.get(conn, [dead_letter_id])
+    if not found:
+        fail(f"no dead letter {dead_letter_id}")
+    d = found[0]
+    for name in ("id", "received_at", "source_topic", "source_partition", "source_offset", "reason", "detail",
+                 "payload_size", "payload_sha256", "truncated", "replayed_at", "replayed_by"):
+        typer.echo(f"{name:>16}: {d[name]}")
+    key = bytes(d["key"]).decode("utf-8", "replace") if d["key"] is not None else ""
+    typer.echo(f"{'key':>16}: {key}")
+    typer.echo(f"{'payload':>16}:")
+    typer.echo(bytes(d["payload"] or b"").decode("utf-8", "backslashreplace"))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ids: Annotated[list[int], typer.Argument(help="Dead letter ids.")],
+    actor: Annotated[str, typer.Option("--as", help="Your name, recorded with the dead letter.")],
+    fixed: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                               help="Send this file's contents instead (one id only).")] = None,
+) -> None:
+    """Send dead letters back to their input topic, as they were or fixed; the worker judges them again."""
+    import psycopg
+    from kafka import KafkaProducer
+
+    from citybrain.store import dead_letters
+
+    settings = load_settings()
+    need(settings, "database_url", "kafka_bootstrap")
+    if fixed is not None and len(ids) != 1:
+        raise typer.BadParameter("--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed")
+    with psycopg.connect(settings.database_url) as conn:
+        found = dead_letters.get(conn, ids)
+        missing = sorted(set(ids) - {d["id"] for d in found})
+        if missing:
+            fail(f"no dead letter {', '.join(map(str, missing))}")
+        cut = [d["id"] for d in found if d["truncated"] and fixed is None]
+        if cut:
+            fail(f"dead letter {', '.join(map(str, cut))} kept only part of its payload; replay it with --fixed FILE")
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="citybrain-dlq")
+        for d in found:
+            value = fixed.read_bytes() if fixed is not None else bytes(d["payload"] or b"")
+            key = bytes(d["key"]) if d["key"] is not None else None
+            producer.send(d["source_topic"], key=key, value=value).get(timeout=30)
+        producer.close()
+        dead_letters.mark_replayed(conn, ids, actor)
+    typer.echo(f"re-sent {len(found)} dead letter(s) to their topics")
+
+
 bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -319,6 +405,41 @@ def bench_pipeline(
     result = save(pipeline.run_standalone(settings, events, echo=typer.echo), output)
     typer.echo(f"pipeline / consume-only: {result['ratio_pipeline_to_consume_only']:.2f}   "
                f"pipeline / COPY-only: {result['ratio_pipeline_to_copy_only']:.2f}   (written to {output})")
+
+
+@app.command()
+def chaos(
+    events: Annotated[int, typer.Option(min=100, help="Messages to send (valid and hostile).")] = 100_000,
+    kills: Annotated[int, typer.Option(min=0, help="SIGKILL the worker this many times mid-run.")] = 5,
+    db_outage: Annotated[float, typer.Option(min=0, help="Stop PostgreSQL this many seconds mid-run (0: no).")] = 30,
+    bad_share: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of hostile messages.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the traffic and of when harm strikes.")] = 1,
+    output: Annotated[Path, typer.Option(help="Where to write the figures (JSON).")] = Path("chaos.json"),
+) -> None:
+    """Prove nothing is lost: kill the worker, stop the database, send hostile input, then account for every event.
+
+    Runs on a broker, PostgreSQL and small city of its own; exits 1 when any event is lost,
+    duplicated or dead-lettered for the wrong reason.
+    """
+    from citybrain.bench.runner import save
+    from citybrain.chaos.run import Harm, run
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
+    settings = load_settings()
+    typer.echo(f"chaos: {events:,} messages, {bad_share:.0%} hostile, {kills} worker kills, "
+               f"{db_outage:g} s database outage")
+    report = run(settings, events, Harm(kills=kills, db_outage_s=db_outage), bad_share=bad_share, seed=seed,
+                 echo=typer.echo)
+    figures = save({"benchmark": "chaos", **report.summary()}, output)
+    for name in ("sent", "valid", "hostile", "exact_replays", "stored", "dead_lettered", "lost", "duplicated",
+                 "wrong_reason", "unexpected", "worker_kills", "database_outages", "worker_alive", "seconds"):
+        typer.echo(f"{name:>16}: {figures[name]}")
+    for problem in (report.lost + report.duplicated + report.wrong_reason + report.unexpected)[:20]:
+        typer.secho(f"  {problem}", fg=typer.colors.RED)
+    typer.echo(f"{'PASS' if report.ok else 'FAIL'} (written to {output})")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

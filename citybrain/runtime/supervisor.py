@@ -1,9 +1,14 @@
-"""Child processes of `citybrain up`: started in their own sessions, watched, stopped.
+"""Child processes of `citybrain up`: started in their own sessions, watched, restarted, stopped.
 
 Children run in their own process groups so a terminal Ctrl-C reaches only
 the supervisor, which then stops them in reverse start order (simulator
 before worker before dashboard), each with SIGTERM and, after a grace
 period, SIGKILL to the whole group: nothing is left running.
+
+Once everything is up, a child that dies is started again after an
+exponential backoff (1 s, 2 s, 4 s … at most a minute; reset after a minute
+of good health), and each restart is logged and counted. A worker that
+stops itself because a batch failed replays that batch when it comes back.
 """
 
 from __future__ import annotations
@@ -11,13 +16,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from citybrain.runtime.errors import StartupError
 
 GRACE_S = 10.0
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
+HEALTHY_AFTER_S = 60.0
 
 
 def _interrupt(signum, _frame):
@@ -34,6 +44,11 @@ class Child:
     name: str
     proc: subprocess.Popen
     log_path: Path
+    argv: list[str] | None = None  # None: started elsewhere, cannot be restarted here
+    started: float = 0.0
+    restarts: int = 0
+    failures_in_a_row: int = 0
+    restart_at: float | None = None
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -68,12 +83,14 @@ class Supervisor:
         self.children: list[Child] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
+    def _spawn(self, argv: list[str], log_path: Path) -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=self.env, start_new_session=True)
+
     def start(self, name: str, argv: list[str]) -> Child:
         log_path = self.log_dir / f"{name}.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=self.env, start_new_session=True)
-        child = Child(name, proc, log_path)
+        child = Child(name, self._spawn(argv, log_path), log_path, argv, started=time.monotonic())
         self.children.append(child)
         return child
 
@@ -89,6 +106,31 @@ class Supervisor:
                 raise StartupError(
                     f"{child.name} exited with code {code}; last lines of {child.log_path}:\n{child.tail()}"
                 )
+
+    def keep_alive(self, say: Callable[[str], None], now: float | None = None) -> None:
+        """Restart children that died, with backoff; a child that cannot be restarted raises StartupError."""
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            code = child.proc.poll()
+            if code is None:
+                if child.failures_in_a_row and now - child.started > HEALTHY_AFTER_S:
+                    child.failures_in_a_row = 0
+                continue
+            if child.argv is None:
+                raise StartupError(f"{child.name} exited with code {code} and cannot be restarted; last lines of "
+                                   f"{child.log_path}:\n{child.tail()}")
+            if child.restart_at is None:
+                delay = min(FIRST_BACKOFF_S * 2 ** child.failures_in_a_row, MAX_BACKOFF_S)
+                child.failures_in_a_row += 1
+                child.restart_at = now + delay
+                say(f"{child.name} exited with code {code}; restarting in {delay:.0f} s "
+                    f"(restart {child.restarts + 1}; see {child.log_path})")
+            elif now >= child.restart_at:
+                child.proc.wait()
+                child.proc = self._spawn(child.argv, child.log_path)
+                child.started, child.restart_at = now, None
+                child.restarts += 1
+                say(f"{child.name} restarted (restart {child.restarts})")
 
     def stop_all(self) -> None:
         for child in reversed(self.children):

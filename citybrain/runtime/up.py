@@ -103,8 +103,8 @@ def up(settings: Settings) -> None:
         echo(f"logs       {log_dir}")
         echo(f"\ncitybrain is up: {url}   (Ctrl-C stops everything)")
         while True:
-            time.sleep(1.0)
-            supervisor.check()
+            time.sleep(0.5)
+            supervisor.keep_alive(echo)
     except KeyboardInterrupt:
         echo("\nstopping ...")
     finally:

@@ -57,6 +57,12 @@ def test_up_serves_the_dashboard_and_sigint_stops_every_child(tmp_path):
         first = wait_until(lambda: camera_status_rows(data_dir), 90, 1.0, "events in the database")
         children = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
         assert len(children) >= 4  # broker, dashboard, worker, simulator
+        # a worker that dies is started again, and the events keep arriving
+        worker = next(p for p in psutil.Process(proc.pid).children() if p.cmdline()[-1:] == ["worker"])
+        worker.kill()
+        wait_until(lambda: "worker restarted (restart 1)" in log.read_text(), 30, 0.5, "the worker's restart")
+        wait_until(lambda: camera_status_rows(data_dir) > first + 100, 90, 1.0, "events after the restart")
+        children |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
@@ -130,3 +136,22 @@ def test_a_bad_config_file_stops_up_before_anything_starts(tmp_path):
     assert "rules.yaml" in result.stderr and "rule 'gas_alarm'" in result.stderr and "above" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "pg").exists()
+
+
+def test_a_child_that_dies_after_start_up_is_restarted_with_backoff(tmp_path):
+    supervisor = Supervisor(tmp_path, env={})
+    child = supervisor.start("worker", [sys.executable, "-c", "raise SystemExit(70)"])
+    said = []
+    try:
+        child.proc.wait(10)
+        supervisor.keep_alive(said.append, now=100.0)
+        assert said == [f"worker exited with code 70; restarting in 1 s (restart 1; see {child.log_path})"]
+        supervisor.keep_alive(said.append, now=100.5)  # backoff not over yet
+        assert len(said) == 1
+        supervisor.keep_alive(said.append, now=101.0)
+        assert said[-1] == "worker restarted (restart 1)" and child.restarts == 1
+        child.proc.wait(10)
+        supervisor.keep_alive(said.append, now=101.5)
+        assert "restarting in 2 s (restart 2" in said[-1]  # the backoff doubles while it keeps failing
+    finally:
+        supervisor.stop_all()

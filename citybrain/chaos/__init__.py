@@ -1,0 +1,1 @@
+"""The chaos suite: prove that every acknowledged event ends stored or dead-lettered, exactly once."""
