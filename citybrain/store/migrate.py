@@ -108,9 +108,13 @@ def _first_line(exc: BaseException) -> str:
 def connect(url: str, **kwargs) -> psycopg.Connection:
     """psycopg.connect, failing with one clear line that names the server when it cannot be reached."""
     try:
-        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, **kwargs)
+        if "connect_timeout" not in psycopg.conninfo.conninfo_to_dict(url):
+            kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot reach the database {describe(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"database {describe(url)} is unreachable: {_first_line(exc)}") from None
+    except psycopg.ProgrammingError as exc:  # a malformed URL
+        raise MigrationError(f"bad database URL: {_first_line(exc)}") from None
 
 
 @dataclass(frozen=True)
