@@ -32,7 +32,8 @@ SELECT j.job_id::text AS job, j.proc_name AS kind, coalesce(ca.view_name, j.hype
        CASE WHEN isfinite(s.last_successful_finish) THEN s.last_successful_finish END AS last_success,
        CASE WHEN isfinite(s.last_run_started_at) THEN s.last_run_started_at END AS last_started,
        coalesce(s.total_runs, 0)::bigint AS total_runs, coalesce(s.total_failures, 0)::bigint AS total_failures,
-       CASE WHEN isfinite(s.next_start) THEN s.next_start END AS next_start,
+       CASE WHEN isfinite(coalesce(s.next_start, j.next_start)) THEN coalesce(s.next_start, j.next_start) END
+           AS next_start,
        {last_error} AS last_error
   FROM timescaledb_information.jobs j
   LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id

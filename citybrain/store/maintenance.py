@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
-from citybrain.store.migrate import connect, storage_mode
+from citybrain.store.migrate import connect, first_line, storage_mode
 from citybrain.store.policies import ROLLUP_REFRESH, StorageConfig, prune_plain
 from citybrain.store.runs import record_run
 
@@ -73,8 +73,8 @@ def refresh_late_rollups(url: str, every_s: float = LATE_REFRESH_EVERY_S) -> int
             if queued:
                 conn.execute("DELETE FROM rollup_refresh_queue WHERE id = ANY(%s)", ([row[0] for row in queued],))
         except psycopg.Error as exc:
-            if not isinstance(exc, psycopg.OperationalError):
-                record_run(conn, LATE_REFRESH_TASK, started, every_s, error=str(exc).strip().splitlines()[0])
+            if not conn.broken:  # a lost connection cannot record anything: the next run will
+                record_run(conn, LATE_REFRESH_TASK, started, every_s, error=first_line(exc))
             raise
         else:
             record_run(conn, LATE_REFRESH_TASK, started, every_s, rows=refreshed)
@@ -94,9 +94,9 @@ def run_prune(url: str, cfg: StorageConfig, every_s: float = PRUNE_EVERY_S) -> i
         try:
             deleted = prune_plain(conn, cfg)
         except psycopg.Error as exc:
-            if not isinstance(exc, psycopg.OperationalError):
+            if not conn.broken:
                 conn.rollback()
-                record_run(conn, PRUNE_TASK, started, every_s, error=str(exc).strip().splitlines()[0])
+                record_run(conn, PRUNE_TASK, started, every_s, error=first_line(exc))
             raise
         record_run(conn, PRUNE_TASK, started, every_s, rows=deleted)
         return deleted

@@ -100,7 +100,7 @@ def describe(url: str) -> str:
     return f"{info.get('user', '')}@{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -112,9 +112,9 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
             kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"database {describe(url)} is unreachable: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"database {describe(url)} is unreachable: {first_line(exc)}") from None
     except psycopg.ProgrammingError as exc:  # a malformed URL
-        raise MigrationError(f"bad database URL: {_first_line(exc)}") from None
+        raise MigrationError(f"bad database URL: {first_line(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def _update_extension(url: str) -> str | None:
             conn.execute("ALTER EXTENSION timescaledb UPDATE")
         except psycopg.Error as exc:
             raise MigrationError(
-                f"updating TimescaleDB from {row[0]} to {row[1]} on {describe(url)} failed: {_first_line(exc)}"
+                f"updating TimescaleDB from {row[0]} to {row[1]} on {describe(url)} failed: {first_line(exc)}"
             ) from None
     return row[1]
 
@@ -244,11 +244,11 @@ def migrate(url: str, source=MIGRATIONS, mode: str = "detect") -> list[str]:
                     except psycopg.Error as exc:
                         if "timescaledb" in statement and "preload" in str(exc):
                             raise MigrationError(not_preloaded_message(describe(url))) from None
-                        first_line = next(
+                        opening = next(
                             line for line in statement.splitlines() if line.split("--", 1)[0].strip()
                         )
                         raise MigrationError(
-                            f"{migration.name}: statement `{first_line.strip()}` failed: {_first_line(exc)}"
+                            f"{migration.name}: statement `{opening.strip()}` failed: {first_line(exc)}"
                         ) from None
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",

@@ -43,9 +43,13 @@ CREATE TABLE maintenance_runs (
 -- Compression. The unique key's event_id joins the ordering (TimescaleDB
 -- warned without it); since 2.18 new settings apply to chunks compressed from
 -- now on, already compressed chunks keep theirs.
-ALTER TABLE readings SET (timescaledb.compress_orderby = 'event_time DESC, event_id');
-ALTER TABLE camera_status SET (timescaledb.compress_orderby = 'event_time DESC, event_id');
-ALTER TABLE case_events SET (timescaledb.compress_orderby = 'event_time DESC, event_id');
+-- The same statements as 002's, so the segmenting is restated unchanged.
+ALTER TABLE readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'district, kind',
+                          timescaledb.compress_orderby = 'event_time DESC, event_id');
+ALTER TABLE camera_status SET (timescaledb.compress, timescaledb.compress_segmentby = 'district',
+                               timescaledb.compress_orderby = 'event_time DESC, event_id');
+ALTER TABLE case_events SET (timescaledb.compress, timescaledb.compress_segmentby = 'district',
+                             timescaledb.compress_orderby = 'event_time DESC, event_id');
 
 -- Rollups and indicators are kept for years: compress them too (policies in
 -- store/policies.py from config/storage.yaml). A continuous aggregate is
