@@ -7,8 +7,8 @@ inserted (the CTE named by ``inserted``, e.g. ``ins AS (INSERT … RETURNING *)`
   freshness is one small read in both modes (no ``max(ingested_at)`` over
   every chunk);
 * on TimescaleDB, ``rollup_refresh_queue``: the whole-hour range of rows
-  older than ``LATE_AFTER``, which the continuous aggregates' refresh
-  policies may never look at again; ``maintenance.refresh_late_rollups``
+  older than ``policies.LATE_AFTER``, which the continuous aggregates'
+  refresh policies may never look at again; ``maintenance.refresh_late_rollups``
   refreshes them. In plain mode the writer's own rollup upserts are exact
   whatever the lateness, so nothing is queued.
 """
@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from psycopg import sql
 
-# The 1-minute aggregates' refresh policy looks back 2 hours (policies.ROLLUP_REFRESH) and runs every minute:
-# a row older than an hour when stored is queued, leaving the policy an hour to be late itself.
-LATE_AFTER = "1 hour"
+from citybrain.store.policies import LATE_AFTER
+
 _HOUR_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # whole UTC hours, aligned with time_bucket's buckets
 
 

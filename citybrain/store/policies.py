@@ -26,8 +26,11 @@ ROLLUP_REFRESH = {
     "1m": ("2 hours", "1 minute", "1 minute"),
     "1h": ("3 days", "1 hour", "30 minutes"),
 }
-# Rows stored later than the 1-minute window are refreshed by the worker (store/maintenance.py).
-LONGEST_REFRESH_WINDOW_DAYS = 3
+LONGEST_REFRESH_WINDOW_DAYS = 3  # the hourly views' start offset
+# Rows stored more than this after their event time are queued by the writer and refreshed by the worker
+# (store/bookkeeping.py, store/maintenance.py): the 1-minute policy looks back 2 hours and runs every minute,
+# so this leaves it an hour to be late itself before rows could slip past it.
+LATE_AFTER = "1 hour"
 APPLY_TASK = "apply_policies"
 
 

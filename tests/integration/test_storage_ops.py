@@ -176,3 +176,109 @@ def _is_dead(conn) -> bool:
     except psycopg.OperationalError:
         return True
     return False
+
+
+# The TimescaleDB code paths, run on the embedded PostgreSQL against stand-ins with TimescaleDB's documented
+# names and columns: they check how citybrain composes and reads its SQL, not TimescaleDB itself (that is
+# tests/integration/test_timescale.py, against a real server).
+
+def pretend_timescale(monkeypatch, *modules):
+    for module in modules:
+        monkeypatch.setattr(f"citybrain.store.{module}.storage_mode", lambda conn: "timescale")
+
+
+def test_late_ranges_are_queued_by_hour_and_refreshed_1m_then_1h(seeded_url, monkeypatch):
+    plain_only(seeded_url)
+    pretend_timescale(monkeypatch, "writer", "maintenance")
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE refresh_calls (n serial, view text, window_start timestamptz, window_end timestamptz)")
+        # refresh_continuous_aggregate(continuous_aggregate REGCLASS, window_start, window_end): commits inside,
+        # so it only runs outside a transaction block, as TimescaleDB's does
+        conn.execute("CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
+                     " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO refresh_calls (view, window_start, window_end)"
+                     " VALUES (cagg::text, s, e); COMMIT; END $$")
+    now = datetime.now(UTC)
+    hour = (now - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
+    with psycopg.connect(seeded_url) as conn:
+        writer = BatchWriter(conn, READINGS)
+        writer.write([reading(hour + timedelta(minutes=5), 1), reading(hour + timedelta(hours=1, minutes=59), 2)])
+        writer.write([reading(hour + timedelta(hours=1, minutes=30), 3)])  # inside the first range
+        writer.write([reading(hour - timedelta(days=2), 4)])
+        writer.write([reading(now - timedelta(minutes=20), 5)])  # the refresh policy's own window: not queued
+        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 3
+    assert maintenance.refresh_late_rollups(seeded_url) == 2
+    with psycopg.connect(seeded_url) as conn:
+        calls = conn.execute("SELECT view, window_start, window_end FROM refresh_calls ORDER BY n").fetchall()
+        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 0
+        [task] = [j for j in job_health(conn) if j.source == "citybrain"]
+    two_days_ago = hour - timedelta(days=2)
+    assert calls == [
+        ("readings_1m", two_days_ago, two_days_ago + timedelta(hours=1)),
+        ("readings_1h", two_days_ago, two_days_ago + timedelta(hours=1)),
+        ("readings_1m", hour, hour + timedelta(hours=2)),
+        ("readings_1h", hour, hour + timedelta(hours=2)),
+    ]
+    assert (task.job, task.last_status, task.schedule_s) == ("late_rollup_refresh", "success", 60.0)
+    assert maintenance.refresh_late_rollups(seeded_url) == 0  # nothing queued: nothing refreshed
+
+
+def test_a_failed_refresh_keeps_its_ranges_and_is_reported(seeded_url, monkeypatch):
+    plain_only(seeded_url)
+    pretend_timescale(monkeypatch, "writer", "maintenance")
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        conn.execute("CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
+                     " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cannot refresh %', cagg; END $$")
+    with psycopg.connect(seeded_url) as conn:
+        BatchWriter(conn, READINGS).write([reading(datetime.now(UTC) - timedelta(hours=5), 1)])
+    with pytest.raises(psycopg.errors.RaiseException):
+        maintenance.refresh_late_rollups(seeded_url)
+    with psycopg.connect(seeded_url) as conn:
+        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 1  # tried again next time
+        [task] = [j for j in job_health(conn) if j.source == "citybrain"]
+    assert task.failing and "cannot refresh readings_1m" in task.last_error
+
+
+STAND_IN_VIEWS = """
+CREATE SCHEMA timescaledb_information;
+CREATE VIEW timescaledb_information.jobs AS
+SELECT * FROM (VALUES
+  (2, interval '1 month', 'policy_job_error_retention'::name, true, NULL::timestamptz, NULL::name, NULL::name),
+  (1000, interval '1 minute', 'policy_refresh_continuous_aggregate', true, NULL, '_timescaledb_internal',
+   '_materialized_hypertable_5'),
+  (1001, interval '12 hours', 'policy_compression', true, '-infinity', 'public', 'readings'),
+  (1002, interval '1 day', 'policy_retention', true, NULL, 'public', 'indicators')
+) AS j (job_id, schedule_interval, proc_name, scheduled, next_start, hypertable_schema, hypertable_name);
+CREATE VIEW timescaledb_information.job_stats AS
+SELECT * FROM (VALUES
+  (1000, now() - interval '30 seconds', '-infinity'::timestamptz, 'Failed', now() + interval '5 minutes', 4, 0, 4),
+  (1002, now() - interval '1 hour', now() - interval '1 hour', 'Success', now() + interval '23 hours', 1, 1, 0)
+) AS s (job_id, last_run_started_at, last_successful_finish, last_run_status, next_start,
+        total_runs, total_successes, total_failures);
+CREATE VIEW timescaledb_information.continuous_aggregates AS
+SELECT 'public'::name AS view_schema, 'readings_1m'::name AS view_name,
+       '_timescaledb_internal'::name AS materialization_hypertable_schema,
+       '_materialized_hypertable_5'::name AS materialization_hypertable_name;
+CREATE VIEW timescaledb_information.job_errors AS
+SELECT * FROM (VALUES (1000, now() - interval '2 hours', 'an older error'),
+                      (1000, now() - interval '20 seconds', 'canceling statement due to lock timeout'))
+  AS e (job_id, finish_time, err_message);
+INSERT INTO maintenance_runs (task, schedule_s, last_started, last_finished, last_status)
+VALUES ('apply_policies', NULL, now() - interval '1 day', now() - interval '1 day', 'success');
+"""
+
+
+def test_timescaledb_job_health_maps_views_errors_and_never_run_jobs(seeded_url, monkeypatch):
+    plain_only(seeded_url)
+    pretend_timescale(monkeypatch, "health")
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        conn.execute(STAND_IN_VIEWS)
+        jobs = {j.job: j for j in job_health(conn) if j.source == "timescaledb"}
+    assert sorted(jobs) == ["1000", "1001", "1002"]  # TimescaleDB's own jobs (ids below 1000) are not ours
+    refresh, compression, retention = jobs["1000"], jobs["1001"], jobs["1002"]
+    assert (refresh.relation, refresh.kind, refresh.last_status) == \
+        ("readings_1m", "policy_refresh_continuous_aggregate", "failed")  # the view, not its hypertable
+    assert refresh.failing and refresh.total_failures == 4 and refresh.last_success is None
+    assert refresh.last_error == "canceling statement due to lock timeout"  # the newest error
+    assert (compression.relation, compression.last_status, compression.next_start) == ("readings", None, None)
+    assert compression.overdue  # registered a day ago (policies applied), never run: no background worker took it
+    assert retention.healthy and retention.last_error is None and 3500 < retention.last_success_age_s < 3700
