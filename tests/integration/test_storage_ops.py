@@ -159,6 +159,20 @@ def test_migrate_against_a_server_that_is_down_prints_one_line_naming_it():
     assert "Traceback" not in result.stderr
 
 
+def test_migrate_command_follows_the_storage_mode_setting(pg_server):
+    server_url = pg_server.get_uri()
+    url = _fresh_database(server_url)
+    try:
+        refused = run_citybrain(["migrate"], database_url=url, storage_mode="timescale")
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "CITYBRAIN_STORAGE_MODE=timescale, but" in refused.stderr
+        done = run_citybrain(["migrate"], database_url=url, storage_mode="plain")
+        assert done.returncode == 0, done.stderr
+        assert "schema up to date (plain mode)" in done.stdout
+    finally:
+        drop_database(server_url, url)
+
+
 def test_test_databases_are_dropped_with_whatever_still_connects(pg_server):
     server_url = pg_server.get_uri()
     url = _fresh_database(server_url)
