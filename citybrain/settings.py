@@ -50,4 +50,14 @@ class Settings(BaseSettings):
     dead_letter_payload_bytes: int = Field(
         65_536, ge=256, description="Dead letters keep at most this much of the payload (with its size and SHA-256)."
     )
+    storage_mode: Literal["detect", "timescale", "plain"] = Field(
+        "detect", description="How `migrate` chooses storage for a new database: `detect` (TimescaleDB when the server "
+        "can run it, plain PostgreSQL when it has none, an error naming the fix when TimescaleDB is installed but not "
+        "preloaded), `timescale` (require it) or `plain` (never use it)."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the Prometheus metrics endpoints listen on.")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65533, description="Port of the worker's Prometheus `/metrics` endpoint; the dashboard uses the "
+        "next port and the simulator the one after. Unset: no endpoint."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of every citybrain process.")

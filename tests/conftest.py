@@ -1,8 +1,9 @@
 """Shared fixtures: one embedded PostgreSQL per session, one embedded broker per test.
 
-Each test that needs a database gets a fresh one (CREATE DATABASE), each test
-that needs a broker its own broker, and each worker a fresh consumer-group id,
-so tests never see each other's data.
+Each test that needs a database gets a fresh one (CREATE DATABASE, dropped
+afterwards with its TimescaleDB jobs stopped), each test that needs a broker
+its own broker, and each worker a fresh consumer-group id, so tests never see
+each other's data and leave nothing behind.
 """
 
 from __future__ import annotations
@@ -47,13 +48,25 @@ def _fresh_database(server_url: str) -> str:
     return psycopg.conninfo.make_conninfo(server_url, dbname=name)
 
 
+def drop_database(server_url: str, url: str) -> None:
+    """Stop the database's TimescaleDB jobs (if any), then drop it, closing whatever is still connected."""
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
+            conn.execute("SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
+                         " WHERE job_id >= 1000")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(params=["embedded", "timescale"] if TIMESCALE_URL else ["embedded"])
-def database_url(request) -> str:
+def database_url(request):
     """A fresh, empty database: on the embedded PostgreSQL, and also on a real
-    TimescaleDB when CITYBRAIN_TEST_TIMESCALE_URL points at one."""
-    if request.param == "timescale":
-        return _fresh_database(TIMESCALE_URL)
-    return _fresh_database(request.getfixturevalue("pg_server").get_uri())
+    TimescaleDB when CITYBRAIN_TEST_TIMESCALE_URL points at one. Dropped after the test."""
+    server_url = TIMESCALE_URL if request.param == "timescale" else request.getfixturevalue("pg_server").get_uri()
+    url = _fresh_database(server_url)
+    yield url
+    drop_database(server_url, url)
 
 
 @pytest.fixture

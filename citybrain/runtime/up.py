@@ -38,7 +38,7 @@ def check_config(settings: Settings) -> None:
 
 def prepare_database(url: str, settings: Settings) -> dict[str, int]:
     """Apply migrations and storage policies, and load the city and its device registry."""
-    migrate(url)
+    migrate(url, mode=settings.storage_mode)
     counts: dict = {"storage": apply_policies(url, StorageConfig.load(settings.config_dir))}
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)

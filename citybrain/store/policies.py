@@ -2,11 +2,13 @@
 
 On TimescaleDB these become background-job policies (re-applied on every
 migrate, so a changed config takes effect); on plain PostgreSQL the worker
-calls ``prune_plain`` periodically to delete what is past retention.
+calls ``prune_plain`` periodically (through ``maintenance.run_prune``, which
+records each run) to delete what is past retention.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -14,7 +16,8 @@ from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from citybrain.config import load_yaml
-from citybrain.store.migrate import storage_mode
+from citybrain.store.migrate import connect, storage_mode
+from citybrain.store.runs import record_run
 
 RAW_TABLES = ("readings", "camera_status", "case_events")
 # (view, refresh start_offset, end_offset, schedule) — the 1-minute views refresh
@@ -23,6 +26,12 @@ ROLLUP_REFRESH = {
     "1m": ("2 hours", "1 minute", "1 minute"),
     "1h": ("3 days", "1 hour", "30 minutes"),
 }
+LONGEST_REFRESH_WINDOW_DAYS = 3  # the hourly views' start offset
+# Rows stored more than this after their event time are queued by the writer and refreshed by the worker
+# (store/bookkeeping.py, store/maintenance.py): the 1-minute policy looks back 2 hours and runs every minute,
+# so this leaves it an hour to be late itself before rows could slip past it.
+LATE_AFTER = "1 hour"
+APPLY_TASK = "apply_policies"
 
 
 class StorageConfig(BaseModel):
@@ -31,11 +40,18 @@ class StorageConfig(BaseModel):
     compress_after_days: int = Field(ge=1)
     rollup_1m_retention_days: int = Field(ge=1)
     rollup_1h_retention_days: int = Field(ge=1)
+    aggregate_compress_after_days: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _order(self) -> StorageConfig:
         if self.compress_after_days >= self.raw_retention_days:
             raise ValueError("compress_after_days must be less than raw_retention_days")
+        # TimescaleDB refuses a compression policy on a continuous aggregate that reaches into its refresh window
+        if self.aggregate_compress_after_days <= LONGEST_REFRESH_WINDOW_DAYS:
+            raise ValueError(f"aggregate_compress_after_days must be more than {LONGEST_REFRESH_WINDOW_DAYS} "
+                             "(the hourly rollups' refresh window)")
+        if self.aggregate_compress_after_days >= self.rollup_1m_retention_days:
+            raise ValueError("aggregate_compress_after_days must be less than rollup_1m_retention_days")
         if self.rollup_1h_retention_days < self.raw_retention_days:
             raise ValueError("rollup_1h_retention_days must be at least raw_retention_days (aggregates outlive raw data)")
         return self
@@ -53,11 +69,17 @@ def _days(n: int) -> str:
 
 
 def apply_policies(url: str, cfg: StorageConfig) -> str:
-    """Register TimescaleDB's background policies when in timescale mode; returns the mode."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    """Register TimescaleDB's background policies when in timescale mode; returns the mode.
+
+    The time they were applied is kept in ``maintenance_runs`` (task ``apply_policies``): a job that has
+    never run long after that is overdue (store/health.py).
+    """
+    with connect(url, autocommit=True) as conn:
         mode = storage_mode(conn)
         if mode == "timescale":
+            started = datetime.now(UTC)
             _apply_timescale_policies(conn, cfg)
+            record_run(conn, APPLY_TASK, started, None)
     return mode
 
 
@@ -79,9 +101,16 @@ def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> N
                 )
                 conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (view,))
                 conn.execute("SELECT add_retention_policy(%s, %s::interval)", (view, _days(cfg.retention(resolution))))
+                # after the refresh policy: compress_after must lie beyond its window
+                conn.execute("SELECT remove_compression_policy(%s, if_exists => true)", (view,))
+                conn.execute("SELECT add_compression_policy(%s, compress_after => %s::interval)",
+                             (view, _days(cfg.aggregate_compress_after_days)))
         # indicators are what leaders read trends from: kept as long as the hourly rollups
         conn.execute("SELECT remove_retention_policy('indicators', if_exists => true)")
         conn.execute("SELECT add_retention_policy('indicators', %s::interval)", (_days(cfg.rollup_1h_retention_days),))
+        conn.execute("SELECT remove_compression_policy('indicators', if_exists => true)")
+        conn.execute("SELECT add_compression_policy('indicators', compress_after => %s::interval)",
+                     (_days(cfg.aggregate_compress_after_days),))
 
 
 def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:

@@ -1,6 +1,9 @@
 """The read API behind the dashboard: each query takes a connection and returns plain data.
 
 They read the same tables and rollup names in TimescaleDB and plain mode.
+Freshness (``last_ingested``) comes from ``ingest_progress``, which the batch
+writer keeps in each batch's transaction: a read of three rows, not a scan of
+every chunk's ``ingested_at``.
 """
 
 from __future__ import annotations
@@ -40,9 +43,7 @@ SELECT
   (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved)     AS active_alerts,
   (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved AND NOT acknowledged
                                  AND severity = 'critical' AND muted IS NULL) AS critical_unacked,
-  (SELECT greatest((SELECT max(ingested_at) FROM readings),
-                   (SELECT max(ingested_at) FROM camera_status),
-                   (SELECT max(ingested_at) FROM case_events)))             AS last_ingested
+  (SELECT max(last_ingested_at) FROM ingest_progress)                        AS last_ingested
 """
 
 

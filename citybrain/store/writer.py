@@ -4,10 +4,11 @@ Rows are COPYed into a session-local staging table and moved into the target
 with ``ON CONFLICT DO NOTHING`` on (event_id, event_time), so a replayed batch
 adds nothing. On plain PostgreSQL the same statement adds the rows it really
 inserted to the per-district 1-minute and 1-hour rollups (on TimescaleDB,
-continuous aggregates do that). Each table's ``fold`` then updates current
-state (cameras, cases) from the staged rows. If the database refuses the
-batch, it is retried row by row under savepoints so one bad row costs only
-itself.
+continuous aggregates do that), and in both modes it records what
+store/bookkeeping.py keeps (ingest progress; late ranges to refresh). Each
+table's ``fold`` then updates current state (cameras, cases) from the staged
+rows. If the database refuses the batch, it is retried row by row under
+savepoints so one bad row costs only itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import psycopg
 from psycopg import sql
 
 from citybrain.events import Topic
+from citybrain.store.bookkeeping import batch_ctes
 from citybrain.store.migrate import storage_mode
 
 ADD, LOWEST, HIGHEST = "{t}.{c} + EXCLUDED.{c}", "LEAST({t}.{c}, EXCLUDED.{c})", "GREATEST({t}.{c}, EXCLUDED.{c})"
@@ -166,8 +168,10 @@ class BatchWriter:
             " SELECT %(bucket)s, %(table)s, district, count(*) FROM ins WHERE event_time < %(cutoff)s"
             " GROUP BY district ON CONFLICT (topic, district, bucket) DO UPDATE SET n = late_events.n + EXCLUDED.n)"
         )
-        ctes = [late]
-        if storage_mode(conn) != "timescale":  # TimescaleDB's continuous aggregates do this there
+        mode = storage_mode(conn)
+        # and record ingest progress and late ranges to refresh (store/bookkeeping.py)
+        ctes = [late, *batch_ctes(spec.name, mode, "ins")]
+        if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
             ctes += [sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS]
         self._insert = sql.SQL(
             "WITH ins AS ({}), {} SELECT count(*), count(*) FILTER (WHERE event_time < %(cutoff)s) FROM ins"

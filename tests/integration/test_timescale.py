@@ -1,15 +1,18 @@
 """TimescaleDB-only checks, run when CITYBRAIN_TEST_TIMESCALE_URL names a TimescaleDB server.
 
 The embedded default has no TimescaleDB build, so without that variable
-these are skipped; the rest of the storage suite runs on both.
+these are skipped; the rest of the storage suite runs on both (late rows
+reaching the rollups: tests/integration/test_storage_ops.py).
 """
 
 import psycopg
 import pytest
 
 from citybrain.store import queries
+from citybrain.store.health import job_health
 from citybrain.store.writer import READINGS, BatchWriter
 from tests.conftest import TIMESCALE_URL
+from tests.helpers import wait_until
 from tests.integration.test_read_api import READINGS_ROWS, at
 
 pytestmark = pytest.mark.skipif(not TIMESCALE_URL, reason="needs CITYBRAIN_TEST_TIMESCALE_URL (a TimescaleDB server)")
@@ -46,15 +49,65 @@ def test_continuous_aggregates_refresh_and_answer_like_the_fallback(ts_url):
     assert [(r["bucket"], r["n"], r["value_avg"]) for r in refreshed] == [(at(8), 4, 40.0), (at(9), 1, 60.0)]
 
 
+ROLLUPS = [f"{t}_{r}" for t in ("readings", "camera_status", "case_events") for r in ("1m", "1h")]
+RAW = ["readings", "camera_status", "case_events"]
+
+
 def test_compression_retention_and_refresh_policies_are_registered(ts_url):
     with psycopg.connect(ts_url) as conn:
-        jobs = conn.execute(
-            "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs"
-            " WHERE proc_name IN ('policy_compression', 'policy_retention', 'policy_refresh_continuous_aggregate')"
-        ).fetchall()
-    kinds = {proc for proc, _ in jobs}
-    assert kinds == {"policy_compression", "policy_retention", "policy_refresh_continuous_aggregate"}
-    compressed = {table for proc, table in jobs if proc == "policy_compression"}
-    assert {"readings", "camera_status", "case_events"} <= compressed
-    assert sum(1 for proc, _ in jobs if proc == "policy_refresh_continuous_aggregate") == 6
-    assert "indicators" in {table for proc, table in jobs if proc == "policy_retention"}
+        jobs = [j for j in job_health(conn) if j.source == "timescaledb"]
+    by_kind: dict[str, list] = {}
+    for j in jobs:
+        by_kind.setdefault(j.kind, []).append(j.relation)
+    assert sorted(by_kind["policy_compression"]) == sorted(RAW + ROLLUPS + ["indicators"])
+    assert sorted(by_kind["policy_retention"]) == sorted(RAW + ROLLUPS + ["indicators"])
+    assert sorted(by_kind["policy_refresh_continuous_aggregate"]) == sorted(ROLLUPS)
+    assert len(jobs) == 26  # the figure the README gives for sizing background workers
+
+
+def test_every_policy_job_runs_and_reports_its_health(ts_url):
+    with psycopg.connect(ts_url) as conn:
+        jobs = [j for j in job_health(conn) if j.source == "timescaledb"]
+    with psycopg.connect(ts_url, autocommit=True) as conn:  # run_job commits as it goes: no transaction block
+        for job in jobs:
+            conn.execute("CALL run_job(%s)", (int(job.job),))  # raises if the job fails
+    with psycopg.connect(ts_url) as conn:
+        after = {j.job: j for j in job_health(conn) if j.source == "timescaledb"}
+    assert set(after) == {j.job for j in jobs}
+    assert not [j for j in after.values() if j.failing]
+    assert all(j.scheduled and j.schedule_s > 0 for j in after.values())
+
+
+def test_a_failing_job_is_reported_with_its_error(ts_url):
+    with psycopg.connect(ts_url, autocommit=True) as conn:
+        conn.execute("CREATE PROCEDURE citybrain_test_fails(job_id int, config jsonb) LANGUAGE plpgsql AS $$"
+                     " BEGIN RAISE EXCEPTION 'storage job test failure'; END $$")
+        job_id = conn.execute("SELECT add_job('citybrain_test_fails', INTERVAL '1 hour', initial_start => now())"
+                              ).fetchone()[0]
+
+    def failing():
+        with psycopg.connect(ts_url) as conn:
+            return next((j for j in job_health(conn) if j.job == str(job_id) and j.failing), None)
+
+    job = wait_until(failing, timeout_s=180, interval_s=2, what="the scheduler to run the failing job")
+    assert job.kind == "citybrain_test_fails" and job.total_failures >= 1 and not job.healthy
+    assert "storage job test failure" in job.last_error
+
+
+def test_compression_covers_rollups_and_indicators_and_orders_by_event_id(ts_url):
+    with psycopg.connect(ts_url) as conn:
+        caggs = dict(conn.execute(
+            "SELECT view_name::text, compression_enabled FROM timescaledb_information.continuous_aggregates"
+        ).fetchall())
+        orderby = dict(conn.execute(
+            "SELECT hypertable::text, orderby FROM timescaledb_information.hypertable_compression_settings"
+            " WHERE hypertable::text IN ('readings', 'camera_status', 'case_events', 'indicators')"
+        ).fetchall())
+        current, newest = conn.execute(
+            "SELECT e.extversion, a.default_version FROM pg_extension e"
+            " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'timescaledb'"
+        ).fetchone()
+    assert caggs == dict.fromkeys(ROLLUPS, True)
+    assert set(orderby) == {"readings", "camera_status", "case_events", "indicators"}
+    assert all("event_id" in orderby[t] for t in RAW)
+    assert current == newest  # migrate updates the extension when the server has a newer one

@@ -23,12 +23,14 @@ SELECT create_hypertable('camera_status', 'event_time', chunk_time_interval => I
 SELECT create_hypertable('case_events', 'event_time', chunk_time_interval => INTERVAL '30 days',
                          if_not_exists => TRUE, migrate_data => TRUE);
 
+-- event_id is in the ordering because it is part of the unique key (databases
+-- migrated before it was added get it from 009).
 ALTER TABLE readings SET (timescaledb.compress, timescaledb.compress_segmentby = 'district, kind',
-                          timescaledb.compress_orderby = 'event_time DESC');
+                          timescaledb.compress_orderby = 'event_time DESC, event_id');
 ALTER TABLE camera_status SET (timescaledb.compress, timescaledb.compress_segmentby = 'district',
-                               timescaledb.compress_orderby = 'event_time DESC');
+                               timescaledb.compress_orderby = 'event_time DESC, event_id');
 ALTER TABLE case_events SET (timescaledb.compress, timescaledb.compress_segmentby = 'district',
-                             timescaledb.compress_orderby = 'event_time DESC');
+                             timescaledb.compress_orderby = 'event_time DESC, event_id');
 
 CREATE MATERIALIZED VIEW readings_1m WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT time_bucket(INTERVAL '1 minute', event_time) AS bucket, district, kind,
