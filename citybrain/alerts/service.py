@@ -72,8 +72,12 @@ def _matchers(matchers: Mapping[str, str] | Iterable[str | Matcher]) -> tuple[Ma
     return parsed
 
 
-def _silence_view(row: Mapping) -> dict:
-    return {**row, "matchers": [str(m) for m in parse_all(row["matchers"])]}
+def _silence_view(row: Mapping, now: datetime | None = None) -> dict:
+    """A silence for people: matchers as text and, when ``now`` is given, its state at that time."""
+    view = {**row, "matchers": [str(m) for m in parse_all(row["matchers"])]}
+    if now is not None:
+        view["state"] = ("expired" if row["ends_at"] <= now else "pending" if row["starts_at"] > now else "active")
+    return view
 
 
 class AlertService:
@@ -319,7 +323,7 @@ class AlertService:
                                                reason.strip() if reason else before["reason"], actor, now)
             self._log(cur, None, actor, "edit_silence", _silence_log(before), _silence_log(after),
                       note=reason.strip() if reason else None, silence_id=silence_id)
-        return _silence_view(after)
+        return _silence_view(after, now)
 
     def expire_silence(self, silence_id: int, actor: str, note: str | None = None,
                        now: datetime | None = None) -> dict:
@@ -333,7 +337,7 @@ class AlertService:
                                                max(before["starts_at"], now), before["reason"], actor, now)
             self._log(cur, None, actor, "expire_silence", _silence_log(before), _silence_log(after),
                       note=note.strip() if note else None, silence_id=silence_id)
-        return _silence_view(after)
+        return _silence_view(after, now)
 
     @staticmethod
     def _live_silence(cur, silence_id: int, now: datetime) -> dict:

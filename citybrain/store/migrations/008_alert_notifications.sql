@@ -22,8 +22,8 @@ ALTER TABLE alert_tracks ADD COLUMN evaluated_at timestamptz;
 
 -- Silences can be edited and expired early; an expired silence ends when it
 -- was expired, which may be its start.
-ALTER TABLE silences DROP CONSTRAINT silences_ends_at_check;
-ALTER TABLE silences ADD CONSTRAINT silences_ends_at_check CHECK (ends_at >= starts_at);
+ALTER TABLE silences DROP CONSTRAINT silences_check;
+ALTER TABLE silences ADD CONSTRAINT silences_check CHECK (ends_at >= starts_at);
 ALTER TABLE silences ADD COLUMN updated_by text;
 ALTER TABLE silences ADD COLUMN updated_at timestamptz;
 CREATE INDEX silences_ends ON silences (ends_at);
