@@ -181,43 +181,7 @@ def evaluate(
         rule = rules.get(track.rule_id)
         if rule is None:  # the rule was removed from the config: forget its timers, keep its alerts in the DB
             continue
-        if track.evaluated_at is not None and now - track.evaluated_at > tolerance:  # the worker was down
-            track = replace(track, pending_since=None, clear_since=None)
-        hold, clear_hold = timedelta(seconds=rule.hold_s), timedelta(seconds=rule.clear_hold_s)
-        alert = track.alert
-        if obs is None:  # clear
-            track = replace(track, pending_since=None)
-            if alert is not None or track.suppressed:
-                since = track.clear_since or now
-                if now - since >= clear_hold:
-                    if alert is not None:
-                        transitions.append(Transition(Kind.CLEAR, alert, muted=alert.muted))
-                    track = replace(track, clear_since=None, alert=None, suppressed=False)
-                else:
-                    track = replace(track, clear_since=since)
-            else:
-                track = replace(track, clear_since=None)
-        else:
-            track = replace(track, clear_since=None, labels=alert_labels(obs, rule.severity.value))
-            if alert is not None:
-                seen[key] = obs.value
-                if obs.value is not None and (alert.peak is None or obs.value > alert.peak):
-                    alert = replace(alert, value=obs.value, peak=obs.value)
-                    transitions.append(Transition(Kind.UPDATE, alert))
-                    track = replace(track, alert=alert)
-            elif obs.signal is Signal.FIRING and not track.suppressed:
-                since = track.pending_since or now
-                if now - since >= hold:
-                    alert = OpenAlert(
-                        id=None, key=key, rule_id=rule.id, severity=rule.severity.value,
-                        labels=track.labels, title=obs.title or key,
-                        opened_at=now, value=obs.value, peak=obs.value,
-                    )
-                    transitions.append(Transition(Kind.OPEN, alert))
-                    track = replace(track, pending_since=None, alert=alert)
-                else:
-                    track = replace(track, pending_since=since)
-        track = replace(track, evaluated_at=now)
+        track = _step(now, key, track, obs, rule, tolerance, transitions, seen)
         if not track.idle:
             out[key] = track
 
@@ -226,14 +190,50 @@ def evaluate(
     opened = {t.alert.key for t in transitions if t.kind is Kind.OPEN}
     for key, track in out.items():
         if track.alert is not None:
-            alert, news = _notification_clock(now, track.alert, muted.get(key), key in opened, cfg)
-            out[key] = replace(track, alert=alert)
+            alert, news = _notification_clock(now, track.alert, muted.get(key), key in opened, rules, cfg)
+            if alert is not track.alert:
+                out[key] = replace(track, alert=alert)
             transitions += news
     return Result(transitions, out, {k: muted.get(k) for k, t in out.items() if t.alert}, seen)
 
 
+def _step(now: datetime, key: str, track: Track, obs: Observation | None, rule, tolerance: timedelta,
+          transitions: list[Transition], seen: dict[str, float | None]) -> Track:
+    """One key's hold and clear timers for this tick; appends open/update/clear transitions."""
+    pending, clear, suppressed, alert, labels = (track.pending_since, track.clear_since, track.suppressed,
+                                                 track.alert, track.labels)
+    if track.evaluated_at is not None and now - track.evaluated_at > tolerance:  # the worker was down
+        pending = clear = None
+    if obs is None:  # clear
+        pending = None
+        if alert is not None or suppressed:
+            clear = clear or now
+            if (now - clear).total_seconds() >= rule.clear_hold_s:
+                if alert is not None:
+                    transitions.append(Transition(Kind.CLEAR, alert, muted=alert.muted))
+                clear, alert, suppressed = None, None, False
+        else:
+            clear = None
+    else:
+        clear = None
+        labels = alert_labels(obs, rule.severity.value)
+        if alert is not None:
+            seen[key] = obs.value
+            if obs.value is not None and (alert.peak is None or obs.value > alert.peak):
+                alert = replace(alert, value=obs.value, peak=obs.value)
+                transitions.append(Transition(Kind.UPDATE, alert))
+        elif obs.signal is Signal.FIRING and not suppressed:
+            pending = pending or now
+            if (now - pending).total_seconds() >= rule.hold_s:
+                alert = OpenAlert(id=None, key=key, rule_id=rule.id, severity=rule.severity.value, labels=labels,
+                                  title=obs.title or key, opened_at=now, value=obs.value, peak=obs.value)
+                transitions.append(Transition(Kind.OPEN, alert))
+                pending = None
+    return Track(track.rule_id, pending, clear, suppressed, alert, labels, now)
+
+
 def _notification_clock(now: datetime, alert: OpenAlert, muted: str | None, just_opened: bool,
-                        cfg: RulesConfig) -> tuple[OpenAlert, list[Transition]]:
+                        rules: Mapping, cfg: RulesConfig) -> tuple[OpenAlert, list[Transition]]:
     """Carry the alert's mute state into this tick; announce a mute's end, escalate, repeat."""
     if just_opened:
         return replace(alert, muted=muted, muted_since=now if muted else None,
@@ -247,11 +247,11 @@ def _notification_clock(now: datetime, alert: OpenAlert, muted: str | None, just
         if not alert.acknowledged:
             alert = replace(alert, notified_at=now)
             news.append(Transition(Kind.UNMUTE, alert, muted=None, muted_for_s=lasted))
-    else:
+    elif muted != alert.muted:  # silenced became inhibited or the other way round
         alert = replace(alert, muted=muted)
     if muted or alert.acknowledged or news:
         return alert, news
-    rule = cfg.rule(alert.rule_id)
+    rule = rules[alert.rule_id]
     due = min(MAX_ESCALATION, int(alert.active_s(now) // rule.escalate_after_s))
     if due > alert.escalation_level:  # one notification, however many levels were missed
         alert = replace(alert, escalation_level=due, notified_at=now)
@@ -266,21 +266,28 @@ def _notification_clock(now: datetime, alert: OpenAlert, muted: str | None, just
 
 def _muted(now: datetime, tracks: Mapping[str, Track], silences: list[Silence], cfg: RulesConfig) -> dict[str, str]:
     """Why each open alert is muted. Inhibition follows the source *condition*: an alert an officer
-    resolved while its condition holds still inhibits, and no alert inhibits itself."""
-    sources = [(k, t.condition_labels) for k, t in tracks.items() if t.condition_labels is not None]
+    resolved while its condition holds still inhibits, and no alert inhibits itself. Sources are indexed
+    by their ``equal`` label values, so thousands of camera alerts cost one lookup each."""
+    conditions = [(k, t.condition_labels) for k, t in tracks.items() if t.condition_labels is not None]
+    sides = [(inh.side("source"), inh.side("target"), inh.equal) for inh in cfg.inhibit]
+    sources: list[dict[tuple, set[str]]] = []
+    for source, _, equal in sides:
+        index: dict[tuple, set[str]] = {}
+        for key, labels in conditions:
+            if match_all(source, labels):
+                index.setdefault(tuple(labels.get(n) for n in equal), set()).add(key)
+        sources.append(index)
+    live = [s for s in silences if s.starts_at <= now < s.ends_at]
     muted: dict[str, str] = {}
     for key, track in tracks.items():
         alert = track.alert
         if alert is None:
             continue
-        for inh in cfg.inhibit:
-            if not match_all(inh.side("target"), alert.labels):
-                continue
-            if any(src_key != key and match_all(inh.side("source"), labels)
-                   and all(labels.get(name) == alert.labels.get(name) for name in inh.equal)
-                   for src_key, labels in sources):
-                muted[key] = "inhibited"
-                break
-        if key not in muted and any(s.mutes(alert.labels, now) for s in silences):
+        for (_, target, equal), index in zip(sides, sources, strict=True):
+            if index and match_all(target, alert.labels):
+                if index.get(tuple(alert.labels.get(n) for n in equal), set()) - {key}:
+                    muted[key] = "inhibited"
+                    break
+        if key not in muted and any(s.mutes(alert.labels, now) for s in live):
             muted[key] = "silenced"
     return muted
