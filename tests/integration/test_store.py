@@ -26,7 +26,7 @@ def test_migrate_twice_changes_nothing(database_url):
     mode = "timescale" if "timescale" in database_url_mode(database_url) else "plain"
     assert migrate(database_url) == ["001_core.sql", f"002_rollups.{mode}.sql", "003_indicators.sql",
                                      f"004_indicators_storage.{mode}.sql", "005_alerts.sql",
-                                     "008_alert_notifications.sql"]
+                                     "006_dead_letters.sql", "008_alert_notifications.sql"]
     with psycopg.connect(database_url) as conn:
         before = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
     assert migrate(database_url) == []
