@@ -11,7 +11,7 @@ reason, and listed by ``citybrain alerts deliveries --failed``.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -21,6 +21,8 @@ from citybrain.alerts.notifiers import Delivery, Router
 from citybrain.alerts.rules import RulesConfig
 from citybrain.events import AlertEvent
 from citybrain.store import alert_store
+
+KEEP_SENT = timedelta(days=7)  # sent outbox rows kept for inspection; alert_deliveries keeps the record
 
 
 class Dispatcher:
@@ -47,6 +49,7 @@ class Dispatcher:
             if self.router is None:  # district names for the messages, read once
                 self.router = Router(self.cfg, alert_store.district_names(conn))
             with conn.transaction(), conn.cursor() as cur:
+                alert_store.prune_sent(cur, now - KEEP_SENT)
                 rows = alert_store.pending(cur)
                 if not rows:
                     return out

@@ -109,7 +109,7 @@ class AlertService:
         with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
             tracks, silences = self._load(cur, now)
             result = evaluate(now, tracks, observations, silences, cfg)
-            events = self._apply(cur, result, now, cfg)
+            events = self._apply(cur, result, now, cfg, tracks)
         return result, self._emit(events)
 
     def _load(self, cur, now: datetime) -> tuple[dict[str, Track], list[Silence]]:
@@ -128,7 +128,8 @@ class AlertService:
                     for r in alert_store.active_silences(cur, now)]
         return tracks, silences
 
-    def _apply(self, cur, result: Result, now: datetime, cfg: RulesConfig) -> list[AlertEvent]:
+    def _apply(self, cur, result: Result, now: datetime, cfg: RulesConfig,
+               loaded: Mapping[str, Track]) -> list[AlertEvent]:
         events: list[AlertEvent] = []
         ids: dict[str, int] = {t.alert.key: t.alert.id for t in result.tracks.values() if t.alert and t.alert.id}
         notify = {id(t) for t in result.notify}
@@ -172,8 +173,9 @@ class AlertService:
                         " WHERE id = %s", [(now, v, i) for i, v in seen])
         cur.executemany(
             "UPDATE alerts SET muted = %s, muted_since = %s, muted_s = %s, notified_at = %s WHERE id = %s",
-            [(t.alert.muted, t.alert.muted_since, t.alert.muted_s, t.alert.notified_at, ids[k])
-             for k, t in result.tracks.items() if t.alert is not None and k in ids])
+            [(*_clocks(t.alert), ids[k]) for k, t in result.tracks.items()
+             if t.alert is not None and k in ids and (k not in loaded or loaded[k].alert is None
+                                                      or _clocks(loaded[k].alert) != _clocks(t.alert))])
         cur.execute("DELETE FROM alert_tracks WHERE NOT (dedup_key = ANY(%s))", (list(result.tracks),))
         cur.executemany(
             "INSERT INTO alert_tracks (dedup_key, rule_id, pending_since, clear_since, suppressed, labels, evaluated_at)"
@@ -348,6 +350,11 @@ class AlertService:
             who = f" by {row['updated_by']}" if row["updated_by"] else ""
             raise Conflict(f"silence {silence_id} already ended{who} at {row['ends_at']:%Y-%m-%d %H:%M:%S} UTC")
         return row
+
+
+def _clocks(alert: OpenAlert) -> tuple:
+    """The mute and notification bookkeeping the engine carries from tick to tick."""
+    return alert.muted, alert.muted_since, alert.muted_s, alert.notified_at
 
 
 def _silence_log(row: Mapping) -> dict:

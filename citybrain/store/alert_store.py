@@ -79,6 +79,11 @@ def mark_sent(cur, ids: Sequence[int], at: datetime) -> None:
     cur.execute("UPDATE alert_notifications SET sent_at = %s WHERE id = ANY(%s)", (at, list(ids)))
 
 
+def prune_sent(cur, before: datetime) -> None:
+    """Sent notifications are kept a while for inspection; what was delivered stays in alert_deliveries."""
+    cur.execute("DELETE FROM alert_notifications WHERE sent_at < %s", (before,))
+
+
 def record_delivery(cur, at: datetime, group_key: str, receiver: str, alert_ids: Sequence[int], ok: bool,
                     attempts: int, error: str | None) -> None:
     cur.execute("INSERT INTO alert_deliveries (at, group_key, receiver, alert_ids, ok, attempts, error)"
