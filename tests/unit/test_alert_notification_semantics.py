@@ -230,3 +230,21 @@ def test_a_red_district_notifies_once_the_orange_alert_is_inhibited():
     opened = [(t.alert.rule_id, t.muted) for _, t in clock.log if t.kind is Kind.OPEN]
     assert opened == [("district_risk_red", None), ("district_risk_orange", "inhibited")]
     assert [k for _, k in clock.notified()] == [Kind.OPEN]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("    target: camera_offline\n", '    target_matchers: ["rule=~(bad"]\n',
+     "inhibit.0.target_matchers: Value error, target_matchers: rule=~(bad: bad regular expression"),
+    ("    repeat_interval_s: 1800\n", "    repeat_interval_s: -5\n", "notify.critical.repeat_interval_s"),
+    ("    receivers: [log]\n", "    receivers: [log, sms]\n", "notify.minor.receivers.1"),
+    ("outage_tolerance_s: 300 ", "outage_tolerance_s: 5 ", "outage_tolerance_s (5) must exceed tick_s (10)"),
+])
+def test_bad_notification_settings_name_file_and_key(tmp_path, old, new, expected):
+    from citybrain.config import ConfigError
+
+    text = (PROJECT_ROOT / "config/rules.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "rules.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        RulesConfig.load(tmp_path)
+    assert "rules.yaml" in str(err.value) and expected in str(err.value)
