@@ -88,8 +88,19 @@ class Texts:
         text = "，".join(parts)
         return f"{text}，[查看告警 #{e.alert_id}]({link})" if link else f"{text}（告警 #{e.alert_id}）"
 
-    def markdown(self, n: Notification) -> str:
-        return "\n".join([f"### {self.headline(n)}", *(f"- {self.line(e)}" for e in n.events)])
+    def markdown(self, n: Notification, max_bytes: int = 3800) -> str:
+        """Headline and one line per alert, cut to fit the robot's limit (WeCom: 4096 bytes) with a
+        closing line saying how many more there are."""
+        lines = [f"### {self.headline(n)}"]
+        size = len(lines[0].encode())
+        for i, e in enumerate(n.events):
+            line = f"- {self.line(e)}"
+            if size + len(line.encode()) + 40 > max_bytes:
+                lines.append(f"- ……另有{len(n.events) - i}条告警，请在值班台查看")
+                break
+            lines.append(line)
+            size += len(line.encode()) + 1
+        return "\n".join(lines)
 
 
 class LogNotifier:

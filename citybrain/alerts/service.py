@@ -4,7 +4,9 @@ Every change runs in one transaction that also appends to alert_log (who,
 what, when, before and after). A tick locks the open alerts and the engine's
 timers for its few milliseconds, so an officer's action and the engine never
 overwrite each other; two officers acting on one alert are serialised by
-its row lock, and the second is told what the first did.
+its row lock, and the second is told what the first did. What someone must
+hear about goes to the notification outbox in the tick's own transaction
+(citybrain.alerts.dispatch sends it), so deciding and recording never part.
 """
 
 from __future__ import annotations

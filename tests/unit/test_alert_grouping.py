@@ -72,6 +72,14 @@ def test_robot_text_is_chinese_with_district_names_and_links():
     assert "静默结束" in text and "静默30分钟" in text
 
 
+def test_a_large_group_is_cut_to_fit_the_robot_and_says_how_many_more():
+    n = Notification("minor|rule=camera_offline|district=510104", "minor", tuple(event(i) for i in range(1, 201)))
+    text = Texts({"510104": "锦江区"}).markdown(n)
+    assert len(text.encode()) <= 3800 and text.startswith("### 【一般告警】锦江区 camera_offline（200条）")
+    shown = text.count("\n- 新告警")
+    assert 20 < shown < 200 and text.endswith(f"另有{200 - shown}条告警，请在值班台查看")
+
+
 @pytest.mark.parametrize(("text", "parsed"), [
     ("district=510104", Matcher("district", "=", "510104")),
     ('rule=~"camera_.*"', Matcher("rule", "=~", "camera_.*")),
