@@ -10,6 +10,7 @@ reason, and listed by ``citybrain alerts deliveries --failed``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from citybrain.alerts.rules import RulesConfig
 from citybrain.events import AlertEvent
 from citybrain.store import alert_store
 
+log = logging.getLogger("citybrain.alerts")
 KEEP_SENT = timedelta(days=7)  # sent outbox rows kept for inspection; alert_deliveries keeps the record
 
 
@@ -35,11 +37,15 @@ class Dispatcher:
 
     def flush(self, now: datetime | None = None) -> list[Delivery]:
         """Send every group that is due now; returns what was delivered or not. A flush still running
-        (a receiver retrying) makes this one a no-op rather than a second sender."""
+        (a receiver retrying) makes this one a no-op rather than a second sender. Never raises: it runs
+        unattended after each tick, and what it could not send stays in the outbox for the next one."""
         if not self._busy.acquire(blocking=False):
             return []
         try:
             return self._flush(now or datetime.now(UTC))
+        except psycopg.Error as exc:
+            log.warning("notifications not sent this tick, kept in the outbox: %s", exc)
+            return []
         finally:
             self._busy.release()
 

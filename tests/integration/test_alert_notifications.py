@@ -196,3 +196,8 @@ def test_a_critical_alert_that_clears_unacknowledged_stays_in_the_queue_until_ac
         assert queue(conn) == []
         assert [r["state"] for r in queue(conn, everything=True)] == ["cleared, acknowledged"]
         assert queries.city_totals(conn, []).critical_unacked == 0
+
+
+def test_a_dispatcher_without_its_database_keeps_the_outbox_and_does_not_raise():
+    dispatcher = Dispatcher("host=127.0.0.1 port=1 dbname=nowhere connect_timeout=1", RULES, Recorder())
+    assert dispatcher.flush(T0) == [] and dispatcher.router.sent == []
