@@ -200,11 +200,14 @@ class RulesConfig(BaseModel):
             for side in ("source", "target"):
                 if getattr(inh, side) is not None and getattr(inh, side) not in ids:
                     raise ValueError(f"inhibit.{i}.{side}: no rule {getattr(inh, side)!r}")
+            source, target = inh.side("source"), inh.side("target")
+            if _disjoint(source, target):
+                continue
             for rule in self.rules:
                 static = {"rule": rule.id, "severity": rule.severity.value}
-                if _may_match(inh.side("source"), static) and _may_match(inh.side("target"), static):
+                if _may_match(source, static) and _may_match(target, static):
                     raise ValueError(f"inhibit.{i}: rule {rule.id!r} would inhibit itself"
-                                     " (its alerts match both source and target)")
+                                     " (its alerts match both source and target, so they would mute each other)")
         if self.outage_tolerance_s <= self.tick_s:
             raise ValueError(f"outage_tolerance_s ({self.outage_tolerance_s:g}) must exceed tick_s ({self.tick_s:g})")
         return self
@@ -239,3 +242,13 @@ def _name_rules(message: str, path: Path) -> str:
 def _may_match(matchers: tuple[Matcher, ...], static: dict[str, str]) -> bool:
     """Whether a rule's alerts can match: only the labels every alert of the rule carries are known."""
     return match_all([m for m in matchers if m.name in static], static)
+
+
+def _disjoint(source: tuple[Matcher, ...], target: tuple[Matcher, ...]) -> bool:
+    """True when no label set can match both sides: one side pins a label (``name=value``) to a value
+    the other side's matchers on that label refuse (``device=iot-1`` against ``device=iot-2``)."""
+    for pinned, other in ((source, target), (target, source)):
+        for m in pinned:
+            if m.op == "=" and any(o.name == m.name and not o.matches({m.name: m.value}) for o in other):
+                return True
+    return False

@@ -200,6 +200,13 @@ def test_self_inhibition_is_refused_at_load_naming_the_rule(tmp_path):
     with pytest.raises(ValueError, match="rule 'cluster' would inhibit itself"):
         RulesConfig.model_validate({"rules": RULES, "inhibit": [
             {"source_matchers": ['rule=~"c.*"'], "target_matchers": ["severity!=critical"]}]})
+    with pytest.raises(ValueError, match="rule 'water' would inhibit itself"):  # critical alerts muting each other
+        RulesConfig.model_validate({"rules": RULES, "inhibit": [
+            {"source_matchers": ["severity=critical"], "target_matchers": ["district=510104"]}]})
+    # sides no alert can match both of are fine, whatever rules they may touch
+    RulesConfig.model_validate({"rules": RULES, "inhibit": [
+        {"source_matchers": ["kind=gas"], "target_matchers": ["kind=water_level"]},
+        {"source_matchers": ["district=510104"], "target_matchers": ['district!~"5101.."']}]})
 
 
 # --- silences beyond equality ----------------------------------------------------------------------------
