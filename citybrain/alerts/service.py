@@ -337,8 +337,9 @@ class AlertService:
             raise AlertError("an action needs the officer's name")
         with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
             before = self._live_silence(cur, silence_id, now)
-            after = alert_store.update_silence(cur, silence_id, before["matchers"], before["starts_at"],
-                                               max(before["starts_at"], now), before["reason"], actor, now)
+            starts = min(before["starts_at"], now)  # one not started yet ends before it begins
+            after = alert_store.update_silence(cur, silence_id, before["matchers"], starts, now, before["reason"],
+                                               actor, now)
             self._log(cur, None, actor, "expire_silence", _silence_log(before), _silence_log(after),
                       note=note.strip() if note else None, silence_id=silence_id)
         return _silence_view(after, now)

@@ -105,6 +105,11 @@ def test_silences_are_listed_edited_and_expired_early_and_every_change_is_logged
         sid: "expired", other: "active"}
     log = rows(seeded_url, "SELECT action, actor FROM alert_log WHERE silence_id = %s ORDER BY id", sid)
     assert log == [("silence", "officer-li"), ("edit_silence", "officer-wang"), ("expire_silence", "officer-li")]
+    planned = service.silence({"district": "510106"}, 600, "next week's works", "officer-li",
+                              starts_at=T0 + timedelta(days=7))
+    service.expire_silence(planned, "officer-li", "works cancelled", now=T0 + timedelta(seconds=5))
+    assert {s["id"]: s["state"] for s in service.silences(include_expired=True, now=T0 + timedelta(seconds=5))}[
+        planned] == "expired"
     with pytest.raises(AlertError, match="would silence every alert"):
         service.silence(["district!=510104"], 60, "everything else", "officer-li")
     with pytest.raises(AlertError, match="not a matcher"):
