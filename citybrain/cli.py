@@ -202,24 +202,23 @@ def _duty(action) -> None:
 
 @alerts_app.command("list")
 def alerts_list(
-    all_: Annotated[bool, typer.Option("--all", help="Include resolved alerts.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved and acknowledged cleared alerts.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
-    """The alert queue: open alerts, newest first."""
+    """The alert queue, newest first: active alerts, and cleared ones nobody has acknowledged yet."""
     import psycopg
+
+    from citybrain.store.alert_store import queue
 
     settings = load_settings()
     need(settings, "database_url")
     with psycopg.connect(settings.database_url) as conn:
-        rows = conn.execute(
-            "SELECT id, severity, status, acknowledged, coalesce(muted, ''), escalation_level, coalesce(district, ''),"
-            " coalesce(assignee, ''), to_char(opened_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), title FROM alerts"
-            f" {'' if all_ else 'WHERE NOT resolved'} ORDER BY opened_at DESC LIMIT %s", (limit,)).fetchall()
-    typer.echo(f"{'id':>6} {'severity':8} {'status':7} {'ack':3} {'muted':9} {'esc':3} {'district':8} "
+        rows = queue(conn, all_, limit)
+    typer.echo(f"{'id':>6} {'severity':8} {'state':28} {'muted':9} {'esc':3} {'district':8} "
                f"{'assignee':10} {'opened UTC':11} title")
     for r in rows:
-        typer.echo(f"{r[0]:>6} {r[1]:8} {r[2]:7} {'yes' if r[3] else 'no':3} {r[4]:9} {r[5]:>3} {r[6]:8} "
-                   f"{r[7]:10} {r[8]:11} {r[9]}")
+        typer.echo(f"{r['id']:>6} {r['severity']:8} {r['state']:28} {r['muted'] or '':9} {r['escalation_level']:>3}"
+                   f" {r['district'] or '':8} {r['assignee'] or '':10} {r['opened_at']:%m-%d %H:%M} {r['title']}")
 
 
 @alerts_app.command("ack")
@@ -246,27 +245,92 @@ def alerts_resolve(alert_id: int, note: Annotated[str, typer.Option(help="What w
     _duty(lambda svc: svc.resolve(alert_id, officer, note))
 
 
+Matchers = Annotated[list[str], typer.Option(
+    "--match", help='Repeatable: district=510104, rule=~"camera_.*", severity!=warning, device="" (absent).')]
+
+
+def _silence_action(action) -> None:
+    from citybrain.alerts.service import AlertError
+
+    try:
+        row = action(_alert_service())
+    except AlertError as exc:
+        typer.secho(f"citybrain: {exc}", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(1) from None
+    typer.echo(f"silence {row['id']}: {' '.join(row['matchers'])} until {row['ends_at']:%Y-%m-%d %H:%M:%S} UTC")
+
+
 @alerts_app.command("silence")
 def alerts_silence(
-    match: Annotated[list[str], typer.Option(help="label=value, repeatable: district=510104, rule=camera_offline …")],
+    match: Matchers,
     minutes: Annotated[float, typer.Option(min=0.1, help="How long the silence lasts.")],
     reason: Annotated[str, typer.Option(help="Why (kept in the alert log).")],
     officer: Officer,
 ) -> None:
-    """Mute matching alerts for a while (they are still recorded and shown as muted)."""
+    """Mute matching alerts for a while (still recorded and shown as muted; announced when it ends)."""
     from citybrain.alerts.service import AlertError
 
-    matchers = {}
-    for item in match:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise typer.BadParameter(f"{item!r} is not label=value", param_hint="--match")
-        matchers[key] = value
     try:
-        silence_id = _alert_service().silence(matchers, minutes * 60, reason, officer)
+        silence_id = _alert_service().silence(match, minutes * 60, reason, officer)
     except AlertError as exc:
         fail(str(exc))
-    typer.echo(f"silence {silence_id}: {matchers} for {minutes:g} min")
+    typer.echo(f"silence {silence_id}: {' '.join(match)} for {minutes:g} min")
+
+
+@alerts_app.command("silences")
+def alerts_silences(
+    all_: Annotated[bool, typer.Option("--all", help="Include expired silences.")] = False,
+) -> None:
+    """Silences that are active or still to start: id, state, until when, matchers, who and why."""
+    rows = _alert_service().silences(include_expired=all_)
+    typer.echo(f"{'id':>5} {'state':8} {'ends UTC':16} {'by':12} matchers -- reason")
+    for r in rows:
+        typer.echo(f"{r['id']:>5} {r['state']:8} {r['ends_at']:%m-%d %H:%M:%S}  {r['created_by']:12}"
+                   f" {' '.join(r['matchers'])} -- {r['reason']}")
+
+
+@alerts_app.command("silence-edit")
+def alerts_silence_edit(
+    silence_id: int,
+    officer: Officer,
+    match: Annotated[list[str] | None, typer.Option("--match", help="Replace the matchers (repeatable).")] = None,
+    minutes: Annotated[float | None, typer.Option(min=0.1, help="Last this long from now.")] = None,
+    reason: Annotated[str | None, typer.Option(help="A new reason.")] = None,
+) -> None:
+    """Change a silence's matchers, remaining time or reason (written to the alert log)."""
+    _silence_action(lambda svc: svc.edit_silence(silence_id, officer, matchers=match or None,
+                                                 duration_s=minutes * 60 if minutes else None, reason=reason))
+
+
+@alerts_app.command("unsilence")
+def alerts_unsilence(
+    silence_id: int,
+    officer: Officer,
+    note: Annotated[str | None, typer.Option(help="Why it ends early.")] = None,
+) -> None:
+    """Expire a silence now; alerts it muted that are still open are announced at the next tick."""
+    _silence_action(lambda svc: svc.expire_silence(silence_id, officer, note))
+
+
+@alerts_app.command("deliveries")
+def alerts_deliveries(
+    failed: Annotated[bool, typer.Option("--failed", help="Only deliveries that failed.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """Notifications sent, per receiver: delivered or not, after how many attempts, and why not."""
+    import psycopg
+
+    from citybrain.store.alert_store import deliveries
+
+    settings = load_settings()
+    need(settings, "database_url")
+    with psycopg.connect(settings.database_url) as conn:
+        rows = deliveries(conn, failed, limit)
+    typer.echo(f"{'at UTC':15} {'receiver':9} {'result':6} {'tries':>5} {'alerts':12} group -- error")
+    for r in rows:
+        alerts = ",".join(map(str, r["alert_ids"][:4])) + ("…" if len(r["alert_ids"]) > 4 else "")
+        typer.echo(f"{r['at']:%m-%d %H:%M:%S}  {r['receiver']:9} {'ok' if r['ok'] else 'FAILED':6} {r['attempts']:>5}"
+                   f" {alerts:12} {r['group_key']}{' -- ' + r['error'] if r['error'] else ''}")
 
 
 dlq_app = typer.Typer(help="Dead letters: the events the worker refused, why, and re-sending fixed ones.",

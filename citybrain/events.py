@@ -163,7 +163,8 @@ class AlertEvent(Event):
     ``action`` is the transition; the rest is the alert as it is after it.
     """
 
-    action: Literal["open", "update", "acknowledge", "assign", "comment", "escalate", "clear", "resolve"]
+    action: Literal["open", "update", "acknowledge", "assign", "comment", "escalate", "clear", "resolve",
+                    "unmute", "repeat"]
     actor: str
     alert_id: int
     dedup_key: str
@@ -179,6 +180,7 @@ class AlertEvent(Event):
     muted: Literal["silenced", "inhibited"] | None = None
     value: float | None = None
     note: str | None = None
+    muted_for_s: float | None = None  # on "unmute": how long the alert was muted before this announcement
 
 
 TOPIC_MODELS: dict[str, type[Event]] = {

@@ -6,8 +6,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from citybrain.alerts.matchers import Matcher, MatcherError, match_all, parse_all
 from citybrain.config import ConfigError, load_yaml
 from citybrain.events import SensorKind, Urgency
 from citybrain.risk.config import Level
@@ -96,16 +97,73 @@ AnyRule = Annotated[
 ]
 
 
+def _matchers(value, where: str):
+    """Matchers from config: a list of strings like ``rule=~"camera_.*"``."""
+    try:
+        return parse_all(value)
+    except (MatcherError, KeyError, TypeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+Receiver = Literal["log", "webhook", "wecom", "dingtalk"]
+
+
 class Inhibition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    source: str
-    target: str
+    """Alertmanager's inhibit rule: while a *source* condition holds, matching *target* alerts with the
+    same values of the ``equal`` labels are muted. ``source``/``target`` name a rule (shorthand for
+    ``rule=<id>``); ``source_matchers``/``target_matchers`` select by any labels. Both may be given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    source: str | None = None
+    target: str | None = None
+    source_matchers: tuple[Matcher, ...] = ()
+    target_matchers: tuple[Matcher, ...] = ()
     equal: tuple[str, ...] = ("district",)
+
+    @field_validator("source_matchers", "target_matchers", mode="before")
+    @classmethod
+    def _parse(cls, value, info):
+        return _matchers(value or (), info.field_name)
+
+    @model_validator(mode="after")
+    def _sides(self) -> Inhibition:
+        for side in ("source", "target"):
+            if getattr(self, side) is None and not getattr(self, f"{side}_matchers"):
+                raise ValueError(f"needs {side} (a rule id) or {side}_matchers")
+        return self
+
+    def side(self, name: Literal["source", "target"]) -> tuple[Matcher, ...]:
+        rule = getattr(self, name)
+        return ((Matcher("rule", "=", rule),) if rule else ()) + getattr(self, f"{name}_matchers")
+
+
+class Route(BaseModel):
+    """Who hears about alerts of one severity, and how often (Alertmanager's route options)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    receivers: list[Receiver] = Field(min_length=1)
+    group_by: tuple[str, ...] = ("rule", "district")
+    group_wait_s: float = Field(30, ge=0, description="a new group waits this long to collect its first batch")
+    group_interval_s: float = Field(300, ge=0, description="a group sends news at most this often")
+    repeat_interval_s: float | None = Field(None, gt=0, description="re-notify an unacknowledged open alert")
 
 
 class Webhook(BaseModel):
+    """The generic webhook: the event (or group of events) as JSON."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     url: HttpUrl | None = None
+    timeout_s: float = Field(5.0, gt=0)
+    retries: int = Field(4, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+
+
+class Robot(BaseModel):
+    """A WeCom (企业微信) or DingTalk (钉钉) group robot: its webhook URL, and DingTalk's signing secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: HttpUrl | None = None
+    secret: str | None = None
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(4, ge=0)
     backoff_s: float = Field(1.0, ge=0)
@@ -114,10 +172,23 @@ class Webhook(BaseModel):
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     tick_s: float = Field(10.0, gt=0, description="how often the rules are evaluated")
+    outage_tolerance_s: float = Field(
+        300, gt=0, description="a hold timer not evaluated for longer than this (worker down) starts again")
     rules: list[AnyRule] = Field(min_length=1)
     inhibit: list[Inhibition] = []
-    notify: dict[Severity, list[Literal["log", "webhook"]]] = {}
+    notify: dict[Severity, Route] = {}
     webhook: Webhook = Webhook()
+    wecom: Robot = Robot()
+    dingtalk: Robot = Robot()
+    alert_link: str | None = Field(None, description="link to one alert, {id} replaced, e.g. http://wall/alerts/{id}")
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _routes(cls, value):
+        """``critical: [log, webhook]`` is shorthand for ``critical: {receivers: [log, webhook]}``."""
+        if isinstance(value, dict):
+            return {k: {"receivers": v} if isinstance(v, list) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> RulesConfig:
@@ -127,8 +198,18 @@ class RulesConfig(BaseModel):
             raise ValueError(f"rule id(s) used twice: {', '.join(dupes)}")
         for i, inh in enumerate(self.inhibit):
             for side in ("source", "target"):
-                if getattr(inh, side) not in ids:
+                if getattr(inh, side) is not None and getattr(inh, side) not in ids:
                     raise ValueError(f"inhibit.{i}.{side}: no rule {getattr(inh, side)!r}")
+            source, target = inh.side("source"), inh.side("target")
+            if _disjoint(source, target):
+                continue
+            for rule in self.rules:
+                static = {"rule": rule.id, "severity": rule.severity.value}
+                if _may_match(source, static) and _may_match(target, static):
+                    raise ValueError(f"inhibit.{i}: rule {rule.id!r} would inhibit itself"
+                                     " (its alerts match both source and target, so they would mute each other)")
+        if self.outage_tolerance_s <= self.tick_s:
+            raise ValueError(f"outage_tolerance_s ({self.outage_tolerance_s:g}) must exceed tick_s ({self.tick_s:g})")
         return self
 
     def rule(self, rule_id: str) -> AnyRule:
@@ -156,3 +237,18 @@ def _name_rules(message: str, path: Path) -> str:
         return message
     return re.sub(r"\brules\.(\d+)\.", lambda m: f"rule {ids[int(m[1])]!r} (rules.{m[1]})."
                   if int(m[1]) < len(ids) else m[0], message)
+
+
+def _may_match(matchers: tuple[Matcher, ...], static: dict[str, str]) -> bool:
+    """Whether a rule's alerts can match: only the labels every alert of the rule carries are known."""
+    return match_all([m for m in matchers if m.name in static], static)
+
+
+def _disjoint(source: tuple[Matcher, ...], target: tuple[Matcher, ...]) -> bool:
+    """True when no label set can match both sides: one side pins a label (``name=value``) to a value
+    the other side's matchers on that label refuse (``device=iot-1`` against ``device=iot-2``)."""
+    for pinned, other in ((source, target), (target, source)):
+        for m in pinned:
+            if m.op == "=" and any(o.name == m.name and not o.matches({m.name: m.value}) for o in other):
+                return True
+    return False

@@ -41,8 +41,10 @@ SELECT
   (SELECT count(*) FROM cases WHERE status NOT IN ('resolved', 'closed')
                                 AND urgency = 'emergency')                   AS open_emergencies,
   (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved)     AS active_alerts,
-  (SELECT count(*) FROM alerts WHERE status = 'active' AND NOT resolved AND NOT acknowledged
+  (SELECT count(*) FROM alerts WHERE NOT resolved AND NOT acknowledged
                                  AND severity = 'critical' AND muted IS NULL) AS critical_unacked,
+  (SELECT count(*) FROM alerts WHERE status = 'cleared' AND NOT resolved
+                                 AND NOT acknowledged)                       AS cleared_unacked,
   (SELECT max(last_ingested_at) FROM ingest_progress)                        AS last_ingested
 """
 
@@ -58,6 +60,9 @@ class CityTotals:
     critical_unacked: int
     last_ingested: datetime | None
     events_per_min: float
+    # cleared by themselves but not yet acknowledged: still in the queue, and critical ones keep the
+    # wall's alert figure red (critical_unacked counts them) until an officer has seen them
+    cleared_unacked: int = 0
 
 
 def district_activity(conn: psycopg.Connection, window_s: float = 60.0) -> list[dict]:

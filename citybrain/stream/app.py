@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import faust
 import psycopg
 
-from citybrain.alerts.notifiers import Router
+from citybrain.alerts.dispatch import Dispatcher
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
@@ -149,7 +149,7 @@ def create_app(settings: Settings) -> faust.App:
             log.info("deleted %d rows past retention", deleted)
 
     alert_service = AlertService(database_url)
-    router = Router(rules)
+    dispatcher = Dispatcher(database_url, rules)
     alerts_topic = app.topic(Topic.ALERTS, partitions=settings.partitions)
 
     @app.timer(rules.tick_s, on_leader=True)
@@ -158,9 +158,8 @@ def create_app(settings: Settings) -> faust.App:
         events = await asyncio.to_thread(alerting.tick, alert_service, rules, risk, datetime.now(UTC))
         pending = [await alerts_topic.send(key=e.dedup_key.encode(), value=e.to_bytes()) for e in events]
         await asyncio.gather(*pending)
-        loop = asyncio.get_running_loop()
-        for event in events:  # webhooks retry with backoff: never hold up the next tick
-            loop.run_in_executor(None, router.deliver, event)
+        # notifications go out per group; receivers retry with backoff: never hold up the next tick
+        asyncio.get_running_loop().run_in_executor(None, dispatcher.flush)
 
     @app.timer(LOOKUP_REFRESH_S)
     @survive

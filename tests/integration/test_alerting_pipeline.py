@@ -21,11 +21,13 @@ PARTITIONS = 2
 
 @pytest.fixture
 def fast_config(tmp_path):
-    """The shipped rules with a 1 s tick, and a cluster rule that holds 8 s and escalates after 4 s."""
+    """The shipped rules with a 1 s tick, critical groups that may send every 2 s, and a cluster rule that
+    holds 8 s and escalates after 4 s."""
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config)
     doc = yaml.safe_load((config / "rules.yaml").read_text(encoding="utf-8"))
     doc["tick_s"] = 1
+    doc["notify"]["critical"]["group_interval_s"] = 2
     for rule in doc["rules"]:
         if rule["id"] == "camera_outage_cluster":
             rule.update(hold_s=8, escalate_after_s=4)
@@ -60,6 +62,13 @@ def test_a_flood_opens_a_critical_alert_at_once(bootstrap, seeded_url, registry,
         assert {(sev, value) for _, sev, value in opened} == {("critical", 6.5)}
         wait_until(lambda: len([e for e in published(bootstrap) if e.rule_id == "water_over_red_line"]) == len(gauges),
                    30, 1.0, "the alerts on alerts.events")
+        # grouped messages for the district's gauges (one unless the readings straddle a tick), delivered
+        # to the log and recorded
+        delivered = wait_until(lambda: (rows := query(
+            seeded_url, "SELECT receiver, ok, cardinality(alert_ids) FROM alert_deliveries WHERE group_key = %s",
+            "critical|rule=water_over_red_line|district=510116")) and sum(n for _, _, n in rows) == len(gauges)
+            and rows, 30, 0.5, "the grouped notification")
+        assert {(receiver, ok) for receiver, ok, _ in delivered} == {("log", True)}
     finally:
         stop_process_group(worker, grace_s=5)
 

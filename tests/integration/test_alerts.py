@@ -119,8 +119,12 @@ def test_assign_comment_resolve_and_no_reopening_until_clear(service, seeded_url
     with pytest.raises(Conflict, match="resolved by officer-li"):
         service.acknowledge(alert_id, "officer-wang")
     assert service.tick(T0 + timedelta(seconds=10), [water(6.4)], RULES)[1] == []  # still firing: stays closed
-    service.tick(T0 + timedelta(seconds=20), [], RULES)  # the condition clears
-    _, events = service.tick(T0 + timedelta(seconds=30), [water(6.3)], RULES)
+    clear_hold = RULES.rule("water_over_red_line").clear_hold_s
+    service.tick(T0 + timedelta(seconds=20), [], RULES)  # the condition clears ...
+    assert service.tick(T0 + timedelta(seconds=30), [water(6.3)], RULES)[1] == []  # ... and flaps back: same episode
+    service.tick(T0 + timedelta(seconds=40), [], RULES)
+    service.tick(T0 + timedelta(seconds=40 + clear_hold), [], RULES)  # clear for the rule's clear hold
+    _, events = service.tick(T0 + timedelta(seconds=50 + clear_hold), [water(6.3)], RULES)
     assert [e.action for e in events] == ["open"] and events[0].alert_id != alert_id
     actions = rows(seeded_url, "SELECT action, note FROM alert_log WHERE alert_id = %s ORDER BY id", alert_id)
     assert actions == [("open", "water_level 6.4 at iot-00001"), ("assign", "grid-007"),

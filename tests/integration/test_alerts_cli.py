@@ -24,3 +24,22 @@ def test_list_acknowledge_and_conflict(seeded_url):
     assert second.returncode == 1 and "already acknowledged by officer-li" in second.stderr
     missing = cli(seeded_url, "resolve", "999", "--note", "done", "--as", "officer-li")
     assert missing.returncode == 1 and "alert 999 does not exist" in missing.stderr
+
+
+def test_silence_with_matchers_list_edit_and_lift_early(seeded_url):
+    made = cli(seeded_url, "silence", "--match", "district=510104", "--match", 'rule=~"camera_.*"',
+               "--minutes", "60", "--reason", "network works", "--as", "officer-li")
+    assert made.returncode == 0, made.stderr
+    silence_id = made.stdout.split()[1].rstrip(":")
+    listed = cli(seeded_url, "silences")
+    assert f"{silence_id:>5} active" in listed.stdout and "rule=~camera_.*" in listed.stdout
+    edited = cli(seeded_url, "silence-edit", silence_id, "--minutes", "5", "--as", "officer-wang")
+    assert edited.returncode == 0 and f"silence {silence_id}: district=510104 rule=~camera_.* until" in edited.stdout
+    lifted = cli(seeded_url, "unsilence", silence_id, "--note", "works done", "--as", "officer-li")
+    assert lifted.returncode == 0, lifted.stderr
+    assert silence_id not in [line.split()[0] for line in cli(seeded_url, "silences").stdout.splitlines()[1:]]
+    assert f"{silence_id:>5} expired" in cli(seeded_url, "silences", "--all").stdout
+    again = cli(seeded_url, "unsilence", silence_id, "--as", "officer-li")
+    assert again.returncode == 1 and f"silence {silence_id} already ended by officer-li" in again.stderr
+    bad = cli(seeded_url, "silence", "--match", "district", "--minutes", "5", "--reason", "x", "--as", "officer-li")
+    assert bad.returncode != 0 and "is not a matcher" in bad.stderr

@@ -103,23 +103,26 @@ def test_escalation_when_unacknowledged_and_not_after_acknowledgement():
     assert clock.tick(water(6.4)) == []
 
 
-def test_escalation_due_while_the_worker_was_down_happens_at_the_next_tick():
+def test_escalations_missed_while_the_worker_was_down_collapse_into_one_at_the_current_level():
     clock = Clock()
     clock.tick(water(6.4))
-    clock.now += timedelta(minutes=11)  # nothing ran for 11 minutes
+    clock.now += timedelta(minutes=11)  # nothing ran for 11 minutes: levels 1 and 2 were both due
     [t] = clock.tick(water(6.4))
-    assert t.kind is Kind.ESCALATE and t.alert.escalation_level == 1
+    assert t.kind is Kind.ESCALATE and t.alert.escalation_level == 2
+    assert clock.tick(water(6.4)) == []  # not a second one at the next tick
+    assert clock.tick(water(6.4)) == []
 
 
 def test_a_silence_mutes_until_it_expires():
     silence = Silence(1, {"district": "510104", "rule": "water"}, T0, T0 + timedelta(minutes=5))
     clock = Clock([silence])
     [t] = clock.tick(water(6.4))
-    assert t.muted == "silenced"
+    assert t.muted == "silenced" and clock.last.notify == []
     assert clock.last.muted == {"water:iot-1": "silenced"}
     clock.now = T0 + timedelta(minutes=5)
-    [t] = clock.tick(water(6.4))  # escalation at 300 s: the silence has just expired
-    assert t.kind is Kind.ESCALATE and t.muted is None
+    [t] = clock.tick(water(6.4))  # the silence has just expired: announced, not escalated
+    assert t.kind is Kind.UNMUTE and t.muted is None and t.alert.escalation_level == 0
+    assert clock.last.notify == [t]
     other = Clock([silence])
     [t] = other.tick(water(6.4, district="510105"))
     assert t.muted is None  # matchers must all match
@@ -135,13 +138,17 @@ def test_a_district_outage_inhibits_its_single_camera_alerts_but_keeps_them():
     assert clock.last.muted == {"cam:c1": "inhibited", "cam:c2": None, "cluster:510104": None}
 
 
-def test_a_resolved_alert_stays_closed_until_its_condition_clears():
+def test_a_resolved_alert_stays_closed_until_its_condition_has_been_clear_for_the_clear_hold():
     clock = Clock()
     clock.tick(water(6.4))
     key = "water:iot-1"
     clock.tracks[key] = Track(rule_id="water", suppressed=True)  # what resolve() stores
     assert clock.tick(water(6.4)) == []
-    clock.tick()                                   # clear
+    clock.tick(seconds=60)                         # clear for 60 s of the 120 s clear hold
+    assert clock.tick(water(6.6)) == []            # flapping back: still the same episode, stays closed
+    for _ in range(13):                            # clear for 120 s: the episode is over
+        assert clock.tick() == []
+    assert key not in clock.tracks
     [t] = clock.tick(water(6.6))
     assert t.kind is Kind.OPEN
 
