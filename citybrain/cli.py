@@ -467,8 +467,10 @@ def bench_pipeline(
     settings = load_settings()
     typer.echo(f"bench pipeline: {events:,} readings, {settings.partitions} partitions")
     result = save(pipeline.run_standalone(settings, events, echo=typer.echo), output)
-    typer.echo(f"pipeline / consume-only: {result['ratio_pipeline_to_consume_only']:.2f}   "
-               f"pipeline / COPY-only: {result['ratio_pipeline_to_copy_only']:.2f}   (written to {output})")
+    typer.echo(f"worker / consume-only: {result['ratio_worker_to_consume_only']:.2f}   "
+               f"worker / COPY-only: {result['ratio_worker_to_copy_only']:.2f}   "
+               f"worker / reference: {result['ratio_worker_to_reference']:.2f}   "
+               f"two workers / one: {result['ratio_two_workers_to_one']:.2f}   (written to {output})")
 
 
 @app.command()

@@ -2,9 +2,11 @@
 
 Raw limits: how fast kafka-python can produce the events, how fast a bare
 consumer can read them back (aiokafka, no processing), and how fast a bare
-COPY writes the same rows. Then the real worker: throughput from the first
-event sent to the last row stored, and event-to-database latency at a
-steady, moderate rate.
+COPY writes the same rows. Then the real worker draining a backlog of each
+input topic (timed from partition assignment to the last row stored), a
+minimal reference consumer and two workers on the same readings backlog,
+event-to-database latency at Chengdu's live load and at ten times it, and
+the worker's peak memory.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaProducer
 
+from citybrain.bench import reference
 from citybrain.bench.ingest import bare_copy
-from citybrain.bench.runner import scratch_database
-from citybrain.events import SENSOR_SPECS, IoTReading, SensorKind, Topic
+from citybrain.bench.runner import scratch_databases
+from citybrain.events import SENSOR_SPECS, CameraStatus, CaseEvent, IoTReading, SensorKind, Topic
 from citybrain.geo.city import City
 from citybrain.geo.registry import Devices, build_registry
 from citybrain.runtime import broker
@@ -34,12 +38,17 @@ from citybrain.runtime.supervisor import Supervisor, stop_process_group
 from citybrain.settings import Settings
 from citybrain.store.registry import seed_city
 
-LATENCY_RATE = 200  # events/s during the latency phase
+LATENCY_RATES = (2_000, 20_000)  # events/s: Chengdu's live load, and ten times it
 LATENCY_SECONDS = 5
+TABLES = {Topic.READINGS: "readings", Topic.CAMERA_STATUS: "camera_status", Topic.CASE_EVENTS: "case_events"}
 
 
-def readings(sensors: Devices, n: int) -> list[tuple[str, bytes]]:
-    now = datetime.now(UTC)
+STAMP = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for the send time in latency messages
+STAMP_JSON = b'"2000-01-01T00:00:00Z"'
+
+
+def readings(sensors: Devices, n: int, at: datetime | None = None) -> list[tuple[str, bytes]]:
+    now = at or datetime.now(UTC)
     out = []
     for i in range(n):
         j = i % len(sensors)
@@ -50,11 +59,33 @@ def readings(sensors: Devices, n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def produce(bootstrap: str, messages: list[tuple[str, bytes]]) -> float:
+def camera_reports(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
+    now = datetime.now(UTC)
+    return [(str(cameras.ids[i % len(cameras)]),
+             CameraStatus(event_time=now, camera_id=str(cameras.ids[i % len(cameras)]),
+                          status="offline" if i % 7 == 0 else "online").to_bytes()) for i in range(n)]
+
+
+def case_events(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
+    """Whole lifecycles: created, assigned, resolved, closed (the fold's realistic work)."""
+    now = datetime.now(UTC)
+    out = []
+    stages = ("created", "assigned", "resolved", "closed")
+    for i in range(n):
+        case, stage = f"bench-{i // 4}", stages[i % 4]
+        extra = {"deadline": now + timedelta(hours=4)} if stage == "created" else \
+            {"satisfaction": 5} if stage == "closed" else {"assignee": "unit-7"} if stage == "assigned" else {}
+        e = CaseEvent(event_time=now + timedelta(seconds=i % 4), case_id=case, type=stage, category="noise",
+                      district=str(cameras.district[(i // 4) % len(cameras)]), **extra)
+        out.append((case, e.to_bytes()))
+    return out
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> float:
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks=1)
     started = time.perf_counter()
     for key, value in messages:
-        producer.send(Topic.READINGS.value, key=key.encode(), value=value)
+        producer.send(topic, key=key.encode(), value=value)
     producer.flush()
     elapsed = time.perf_counter() - started
     producer.close()
@@ -81,96 +112,172 @@ def consume_only(bootstrap: str, partitions: int, n: int) -> float:
     return asyncio.run(run())
 
 
-def count_rows(url: str) -> int:
+def count_rows(url: str, table: str = "readings") -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def wait_for_rows(url: str, n: int, worker, timeout_s: float = 600.0) -> float:
-    started = time.perf_counter()
-    while count_rows(url) < n:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited with code {worker.returncode}")
-        if time.perf_counter() - started > timeout_s:
-            raise RuntimeError(f"the worker stored fewer than {n} rows in {timeout_s:.0f} s")
-        time.sleep(0.05)
-    return time.perf_counter()
+class Workers:
+    """Worker processes of one run, their peak memory, and the moment they can consume."""
+
+    def __init__(self, start: Callable[[str, str], tuple[object, Path]]) -> None:
+        self.start_one = start
+        self.procs: list = []
+        self.peak_rss = 0
+
+    def start(self, url: str, group: str, n: int = 1) -> float:
+        """Start ``n`` workers; returns when every one has its partitions (perf_counter time)."""
+        started = [self.start_one(url, group) for _ in range(n)]
+        self.procs += [proc for proc, _ in started]
+        deadline = time.perf_counter() + 120
+        while not all("ingest partitions:" in log.read_text(errors="replace") for _, log in started):
+            self.check()
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the worker did not get its partitions within 120 s")
+            time.sleep(0.01)
+        return time.perf_counter()
+
+    def check(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"a worker exited with code {proc.returncode}")
+            try:
+                self.peak_rss = max(self.peak_rss, psutil.Process(proc.pid).memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+
+    def wait_for_rows(self, url: str, table: str, n: int, timeout_s: float = 900.0) -> float:
+        started = time.perf_counter()
+        while count_rows(url, table) < n:
+            self.check()
+            if time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"the worker stored fewer than {n} rows in {table} in {timeout_s:.0f} s")
+            time.sleep(0.02)
+        return time.perf_counter()
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            stop_process_group(proc, grace_s=5)
+        self.procs = []
 
 
-def run(bootstrap: str, url: str, sensors: Devices, n: int, partitions: int,
-        start_worker: Callable[[], object], echo: Callable[[str], None] = print) -> dict:
-    # raw limits, on a topic of their own data
-    messages = readings(sensors, n)
-    t_produce = produce(bootstrap, messages)
-    echo(f"  produce-only   {n / t_produce:>10,.0f} events/s")
-    t_consume = consume_only(bootstrap, partitions, n)
-    echo(f"  consume-only   {n / t_consume:>10,.0f} events/s")
-    rows = [(uuid.uuid4(), datetime.now(UTC), sensors.ids[i % len(sensors)], sensors.district[i % len(sensors)],
-             "pm25", 1.0, "ug/m3") for i in range(n)]
+def drain(workers: Workers, url: str, group: str, table: str, n: int, count: int = 1) -> float:
+    """Events/s for ``count`` fresh workers to store a backlog of ``n`` rows, from partition assignment on."""
+    ready = workers.start(url, group, count)
+    done = workers.wait_for_rows(url, table, n)
+    workers.stop()
+    return n / (done - ready)
+
+
+def latency(bootstrap: str, url: str, workers: Workers, sensors: Devices, rate: int, group: str,
+            seconds: float = LATENCY_SECONDS) -> dict:
+    """p50/p95 event→database latency while producing ``rate`` readings a second for ``seconds``."""
+    workers.start(url, group)
+    before = count_rows(url)
+    messages = readings(sensors, int(rate * seconds), at=STAMP)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, batch_size=256 * 1024, acks=1)
+    t0 = time.perf_counter()
+    step = max(1, rate // 100)  # send in 10 ms slices, fresh timestamps in each
+    for i in range(0, len(messages), step):
+        now = b'"' + datetime.now(UTC).isoformat().encode() + b'"'
+        for key, value in messages[i:i + step]:
+            producer.send(Topic.READINGS.value, key=key.encode(), value=value.replace(STAMP_JSON, now))
+        time.sleep(max(0.0, t0 + (i + step) / rate - time.perf_counter()))
+    producer.flush()
+    offered = len(messages) / (time.perf_counter() - t0)
+    producer.close()
+    workers.wait_for_rows(url, "readings", before + len(messages))
+    workers.stop()
     with psycopg.connect(url) as conn:
-        t_copy = bare_copy(conn, rows, 2000)
-        conn.execute("TRUNCATE readings")
-        conn.commit()
-    echo(f"  COPY-only      {n / t_copy:>10,.0f} rows/s")
-
-    # the pipeline: the worker drains the backlog the producer left
-    worker = start_worker()
-    try:
-        first = wait_for_rows(url, 1, worker)  # the worker has joined its group and written a batch
-        already = count_rows(url)
-        done = wait_for_rows(url, n, worker)
-        pipeline_rate = (n - already) / (done - first)
-        echo(f"  pipeline       {pipeline_rate:>10,.0f} events/s (draining a backlog of {n:,})")
-        # latency at a steady rate
-        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
-        sent = 0
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < LATENCY_SECONDS:
-            for key, value in readings(sensors, LATENCY_RATE // 10):
-                producer.send(Topic.READINGS.value, key=key.encode(), value=value)
-                sent += 1
-            producer.flush()
-            time.sleep(max(0.0, t0 + sent / LATENCY_RATE - time.perf_counter()))
-        producer.close()
-        wait_for_rows(url, n + sent, worker)
-    finally:
-        stop_process_group(worker, grace_s=5)
-    with psycopg.connect(url) as conn:
-        lat = [r[0] for r in conn.execute(
+        lat = sorted(r[0] for r in conn.execute(
             "SELECT (extract(epoch FROM ingested_at - event_time) * 1000)::float8 FROM readings"
-            " ORDER BY ingested_at DESC LIMIT %s", (sent,))]
-    lat.sort()
-    p50, p95 = statistics.median(lat), lat[int(0.95 * (len(lat) - 1))]
-    echo(f"  event→database latency at {LATENCY_RATE}/s: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-    rate = {"produce_only": n / t_produce, "consume_only": n / t_consume, "copy_only": n / t_copy,
-            "pipeline": pipeline_rate}
+            " ORDER BY ingested_at DESC LIMIT %s", (len(messages),)))
+    return {"rate_per_s": rate, "offered_per_s": round(offered), "samples": len(lat),
+            "p50": round(statistics.median(lat), 1), "p95": round(lat[int(0.95 * (len(lat) - 1))], 1)}
+
+
+def run(bootstrap: str, urls: list[str], cameras: Devices, sensors: Devices, n: int, partitions: int,
+        start_worker: Callable[[str, str], tuple[object, Path]], echo: Callable[[str], None] = print,
+        latency_rates: tuple[int, ...] = LATENCY_RATES, latency_s: float = LATENCY_SECONDS) -> dict:
+    """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
+    url, ref_url, pair_url = urls
+    workers = Workers(start_worker)
+    rate: dict[str, float] = {}
+    try:
+        # raw limits, on the readings backlog the worker drains next
+        t = produce(bootstrap, Topic.READINGS.value, readings(sensors, n))
+        rate["produce_only"] = n / t
+        echo(f"  produce-only      {rate['produce_only']:>10,.0f} events/s")
+        rate["consume_only"] = n / consume_only(bootstrap, partitions, n)
+        echo(f"  consume-only      {rate['consume_only']:>10,.0f} events/s")
+        rows = [(uuid.uuid4(), datetime.now(UTC), sensors.ids[i % len(sensors)], sensors.district[i % len(sensors)],
+                 "pm25", 1.0, "ug/m3") for i in range(n)]
+        with psycopg.connect(url) as conn:
+            rate["copy_only"] = n / bare_copy(conn, rows, 20_000)
+            conn.execute("TRUNCATE readings")
+            conn.commit()
+        echo(f"  COPY-only         {rate['copy_only']:>10,.0f} rows/s")
+
+        # the worker drains each input topic's backlog (one group, restarted between topics)
+        group = f"bench-{uuid.uuid4().hex[:8]}"
+        rate["worker_readings"] = drain(workers, url, group, "readings", n)
+        echo(f"  worker, readings  {rate['worker_readings']:>10,.0f} events/s (backlog of {n:,})")
+        produce(bootstrap, Topic.CAMERA_STATUS.value, camera_reports(cameras, n))
+        rate["worker_cameras"] = drain(workers, url, group, "camera_status", n)
+        echo(f"  worker, cameras   {rate['worker_cameras']:>10,.0f} events/s (backlog of {n:,})")
+        n_cases = max(4, n // 5 // 4 * 4)
+        produce(bootstrap, Topic.CASE_EVENTS.value, case_events(cameras, n_cases))
+        rate["worker_cases"] = drain(workers, url, group, "case_events", n_cases)
+        echo(f"  worker, cases     {rate['worker_cases']:>10,.0f} events/s (backlog of {n_cases:,})")
+
+        # the same readings backlog through the minimal reference consumer, and through two workers
+        rate["reference"] = n / reference.drain(bootstrap, ref_url, partitions, n)
+        echo(f"  reference         {rate['reference']:>10,.0f} events/s (plain aiokafka + COPY)")
+        rate["two_workers"] = drain(workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2)
+        echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
+
+        lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
+        for entry in lat:
+            echo(f"  event→database at {entry['rate_per_s']:,}/s (offered {entry['offered_per_s']:,}/s):"
+                 f" p50 {entry['p50']:.0f} ms, p95 {entry['p95']:.0f} ms")
+    finally:
+        workers.stop()
+    echo(f"  worker peak RSS   {workers.peak_rss / 2**20:>10,.0f} MiB")
+    worker = rate["worker_readings"]
     return {
         "benchmark": "pipeline",
         "events": n,
         "partitions": partitions,
         "events_per_s": {k: round(v) for k, v in rate.items()},
-        "ratio_pipeline_to_consume_only": round(rate["pipeline"] / rate["consume_only"], 3),
-        "ratio_pipeline_to_copy_only": round(rate["pipeline"] / rate["copy_only"], 3),
-        "latency_ms": {"rate_per_s": LATENCY_RATE, "p50": round(p50, 1), "p95": round(p95, 1), "samples": len(lat)},
+        "ratio_worker_to_consume_only": round(worker / rate["consume_only"], 3),
+        "ratio_worker_to_copy_only": round(worker / rate["copy_only"], 3),
+        "ratio_worker_to_reference": round(worker / rate["reference"], 3),
+        "ratio_two_workers_to_one": round(rate["two_workers"] / worker, 3),
+        "latency_ms": lat,
+        "worker_peak_rss_mib": round(workers.peak_rss / 2**20, 1),
     }
 
 
-def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = print) -> dict:
-    """``run`` on a broker of its own and a scratch database seeded with the configured city."""
+def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = print, **options) -> dict:
+    """``run`` on a broker of its own and three scratch databases seeded with the configured city."""
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp, scratch_database(settings.database_url) as url:
-        seed_city(url, city, cameras, sensors)
+    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp, \
+            scratch_databases(settings.database_url, 3) as urls:
+        for url in urls:
+            seed_city(url, city, cameras, sensors)
         proc, bootstrap = broker.start_embedded(broker.free_port(), Path(tmp) / "broker.log")
         try:
             broker.ensure_topics(bootstrap, settings.partitions)
-            env = {**os.environ, "CITYBRAIN_DATABASE_URL": url, "CITYBRAIN_KAFKA_BOOTSTRAP": bootstrap,
-                   "CITYBRAIN_WORKER_ID": f"bench-{uuid.uuid4().hex[:8]}"}
-            supervisor = Supervisor(Path(tmp), env)
+            supervisor = Supervisor(Path(tmp), dict(os.environ))
+            starts = iter(range(1_000_000))
 
-            def start_worker():
-                return supervisor.start("worker", [sys.executable, "-m", "citybrain", "worker"]).proc
+            def start_worker(url: str, group: str) -> tuple[object, Path]:
+                supervisor.env.update(CITYBRAIN_DATABASE_URL=url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap,
+                                      CITYBRAIN_WORKER_ID=group, CITYBRAIN_BATCH_SIZE="20000")
+                child = supervisor.start(f"worker-{next(starts)}", [sys.executable, "-m", "citybrain", "worker"])
+                return child.proc, child.log_path
 
-            return run(bootstrap, url, sensors, n, settings.partitions, start_worker, echo=echo)
+            return run(bootstrap, urls, cameras, sensors, n, settings.partitions, start_worker, echo=echo, **options)
         finally:
             stop_process_group(proc, grace_s=3)

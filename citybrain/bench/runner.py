@@ -17,8 +17,8 @@ from citybrain.store.migrate import migrate
 
 
 @contextmanager
-def scratch_database(database_url: str | None):
-    """A fresh, migrated database on the given server, or on a throwaway embedded PostgreSQL; dropped after."""
+def scratch_databases(database_url: str | None, n: int):
+    """``n`` fresh, migrated databases on the given server, or on a throwaway embedded PostgreSQL; dropped after."""
     server = None
     tmp = None
     if database_url is None:
@@ -26,19 +26,29 @@ def scratch_database(database_url: str | None):
 
         tmp = tempfile.TemporaryDirectory(prefix="citybrain-bench-")
         server, database_url = start_embedded(Path(tmp.name))
-    name = f"citybrain_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    names = [f"citybrain_bench_{uuid.uuid4().hex[:8]}" for _ in range(n)]
     try:
-        migrate(url)
-        yield url
+        urls = []
+        for name in names:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {name}")
+            urls.append(psycopg.conninfo.make_conninfo(database_url, dbname=name))
+            migrate(urls[-1])
+        yield urls
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if server is not None:
             server.cleanup()
             tmp.cleanup()
+
+
+@contextmanager
+def scratch_database(database_url: str | None):
+    """One fresh, migrated database (see ``scratch_databases``)."""
+    with scratch_databases(database_url, 1) as (url,):
+        yield url
 
 
 def machine() -> dict:

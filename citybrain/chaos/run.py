@@ -176,7 +176,7 @@ def run(settings: Settings, events: int, harm: Harm, bad_share: float = 0.1, see
                 report.db_outages += 1
                 echo(f"  database down for {harm.db_outage_s:.0f} s")
                 time.sleep(harm.db_outage_s)
-                server, _ = database.start_embedded(tmp_path / "db")
+                server.ensure_postgres_running()  # crash recovery, same data, same address
                 echo(f"  database back with {_accounted(url):,} events accounted for")
             sender.join()
             deadline = time.monotonic() + timeout_s

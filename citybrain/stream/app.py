@@ -20,16 +20,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import faust
-import psycopg
 
+from citybrain import metrics
 from citybrain.alerts.dispatch import Dispatcher
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
 from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
-from citybrain.store.migrate import storage_mode
-from citybrain.store.policies import StorageConfig, prune_plain
+from citybrain.store import health, maintenance
+from citybrain.store.maintenance import PRUNE_EVERY_S
+from citybrain.store.policies import StorageConfig
 from citybrain.store.registry import load_lookup
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, TableSpec
 from citybrain.stream import alerting, indicators
@@ -45,7 +46,7 @@ TABLES: dict[str, TableSpec] = {
     Topic.CASE_EVENTS: CASE_EVENTS,
 }
 LOOKUP_REFRESH_S = 60.0
-PRUNE_EVERY_S = 3600.0
+JOB_HEALTH_EVERY_S = 60.0
 
 
 def broker_url(bootstrap: str) -> str:
@@ -132,21 +133,30 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(risk.tick_s, on_leader=True)
     @survive
     async def compute_risk() -> None:
-        result = await asyncio.to_thread(indicators.tick, database_url, risk, datetime.now(UTC))
+        with metrics.time_tick("risk"):
+            result = await asyncio.to_thread(indicators.tick, database_url, risk, datetime.now(UTC))
         pending = [await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published]
         await asyncio.gather(*pending)
 
     @app.timer(PRUNE_EVERY_S)
     @survive
     async def prune() -> None:
-        # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting
-        def run() -> int:
-            with psycopg.connect(database_url) as conn:
-                return prune_plain(conn, storage) if storage_mode(conn) == "plain" else 0
-
-        deleted = await asyncio.to_thread(run)
+        # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting (each run recorded)
+        deleted = await asyncio.to_thread(maintenance.run_prune, database_url, storage, PRUNE_EVERY_S)
         if deleted:
             log.info("deleted %d rows past retention", deleted)
+
+    @app.timer(maintenance.LATE_REFRESH_EVERY_S, on_leader=True)
+    @survive
+    async def refresh_late_rollups() -> None:
+        # TimescaleDB: rows older than the aggregates' refresh window reach the rollups here
+        with metrics.time_tick("late_refresh"):
+            await asyncio.to_thread(maintenance.refresh_late_rollups, database_url)
+
+    @app.timer(JOB_HEALTH_EVERY_S)
+    @survive
+    async def watch_storage_jobs() -> None:
+        metrics.observe_job_health(await asyncio.to_thread(health.read_job_health, database_url))
 
     alert_service = AlertService(database_url)
     dispatcher = Dispatcher(database_url, rules)
@@ -155,7 +165,8 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(rules.tick_s, on_leader=True)
     @survive
     async def evaluate_alerts() -> None:
-        events = await asyncio.to_thread(alerting.tick, alert_service, rules, risk, datetime.now(UTC))
+        with metrics.time_tick("alerts"):
+            events = await asyncio.to_thread(alerting.tick, alert_service, rules, risk, datetime.now(UTC))
         pending = [await alerts_topic.send(key=e.dedup_key.encode(), value=e.to_bytes()) for e in events]
         await asyncio.gather(*pending)
         # notifications go out per group; receivers retry with backoff: never hold up the next tick
@@ -172,5 +183,8 @@ def create_app(settings: Settings) -> faust.App:
 
 def run_worker(settings: Settings) -> None:
     app = create_app(settings)
+    if settings.metrics_port is not None:
+        server = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "worker"), settings.metrics_host)
+        log.info("metrics on %s", server.url)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

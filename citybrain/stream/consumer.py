@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,12 +34,13 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from citybrain import metrics
 from citybrain.risk import windows
 from citybrain.risk.config import RiskConfig
 from citybrain.store.dead_letters import DeadLetterRow
 from citybrain.stream.dlq import topic_copy
 from citybrain.stream.ingest import Limits, Lookup, Prepared, prepare
-from citybrain.stream.sink import DurableSink, Stored
+from citybrain.stream.sink import DurableSink
 
 log = logging.getLogger("citybrain.stream")
 BATCH_FAILED = 70
@@ -67,17 +69,16 @@ class _WaitForBatch(ConsumerRebalanceListener):
 
 class IngestLoop:
     def __init__(self, cfg: ConsumerConfig, sink: DurableSink, lookup: Callable[[], Lookup], limits: Limits,
-                 risk: RiskConfig, send_dead: Callable[[list[DeadLetterRow]], Awaitable[None]],
-                 on_stored: Callable[[list[Prepared], Stored], None] | None = None) -> None:
+                 risk: RiskConfig, send_dead: Callable[[list[DeadLetterRow]], Awaitable[None]]) -> None:
         self.cfg = cfg
         self.sink = sink
         self.lookup = lookup
         self.limits = limits
         self.risk = risk
         self.send_dead = send_dead
-        self.on_stored = on_stored
         self.consumer: AIOKafkaConsumer | None = None
         self._inflight: asyncio.Task | None = None
+        self._lags: dict[TopicPartition, int] = {}
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -104,6 +105,7 @@ class IngestLoop:
                 if not fetched:
                     await self.settle()
                     continue
+                self._observe_lag(fetched)
                 now = datetime.now(UTC)
                 parts = self.prepare(fetched, now)
                 offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
@@ -113,6 +115,16 @@ class IngestLoop:
             await self.settle()
             await self.consumer.stop()
             await asyncio.to_thread(self.sink.close)
+
+    def _observe_lag(self, fetched: dict[TopicPartition, list]) -> None:
+        """Messages behind the end of each partition, as of this fetch (the operations view of a backlog)."""
+        assigned = self.consumer.assignment()
+        self._lags = {tp: lag for tp, lag in self._lags.items() if tp in assigned}
+        for tp, records in fetched.items():
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                self._lags[tp] = end - (records[-1].offset + 1)
+        metrics.set_consumer_lag({(tp.topic, tp.partition): lag for tp, lag in self._lags.items()})
 
     def prepare(self, fetched: dict[TopicPartition, list], now: datetime) -> list[Prepared]:
         by_topic: dict[str, list] = defaultdict(list)
@@ -129,7 +141,9 @@ class IngestLoop:
 
     async def _store(self, parts: list[Prepared], offsets: dict[TopicPartition, int], now: datetime) -> None:
         try:
+            started = time.perf_counter()
             stored = await self.sink.write(parts, now, windows.late_cutoff(now, self.risk))
+            seconds = time.perf_counter() - started
             if stored.dead:
                 await self.send_dead(stored.dead)
         except asyncio.CancelledError:
@@ -143,8 +157,11 @@ class IngestLoop:
             await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:  # partitions moved on: the new owner replays
             log.warning("offsets not committed (%s); the batch will be replayed, idempotently", exc)
-        if self.on_stored is not None:
-            self.on_stored(parts, stored)
+        for part in parts:
+            result = stored.results[part.topic]
+            metrics.record_batch(part.topic, len(part.rows) + len(part.dead), result.inserted, seconds)
+            metrics.record_late(part.topic, result.late)
+            metrics.record_dead_letters(part.topic, [d.reason for d in stored.dead if d.source_topic == part.topic])
 
 
 def dead_letter_sender(send) -> Callable[[list[DeadLetterRow]], Awaitable[None]]:

@@ -18,22 +18,19 @@ def test_bench_ingest_reports_both_rates_and_their_ratio(database_url, tmp_path)
     assert saved["machine"]["cpus"] >= 1
 
 
-def test_bench_pipeline_measures_the_worker_against_raw_limits(bootstrap, seeded_url, registry, tmp_path):
-    import uuid
-
+def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference():
     from citybrain.bench import pipeline
-    from citybrain.runtime.broker import ensure_topics
-    from tests.helpers import start_citybrain
+    from tests.helpers import settings_for
 
-    ensure_topics(bootstrap, 2)
-
-    def start_worker():
-        return start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=seeded_url,
-                               worker_id=f"bench-{uuid.uuid4().hex[:8]}", partitions=2)
-
-    result = pipeline.run(bootstrap, seeded_url, registry[1], 3000, 2, start_worker, echo=lambda _: None)
+    result = pipeline.run_standalone(settings_for(partitions=2), 4000, echo=lambda _: None,
+                                     latency_rates=(200, 1000), latency_s=2)
     rates = result["events_per_s"]
-    assert set(rates) == {"produce_only", "consume_only", "copy_only", "pipeline"} and min(rates.values()) > 0
-    assert 0 < result["ratio_pipeline_to_consume_only"] and 0 < result["ratio_pipeline_to_copy_only"]
-    latency = result["latency_ms"]
-    assert latency["samples"] > 0 and 0 < latency["p50"] <= latency["p95"]
+    assert set(rates) == {"produce_only", "consume_only", "copy_only", "worker_readings", "worker_cameras",
+                          "worker_cases", "reference", "two_workers"}
+    assert min(rates.values()) > 0
+    for ratio in ("consume_only", "copy_only", "reference"):
+        assert result[f"ratio_worker_to_{ratio}"] == round(rates["worker_readings"] / rates[ratio], 3)
+    assert [entry["rate_per_s"] for entry in result["latency_ms"]] == [200, 1000]
+    for entry in result["latency_ms"]:
+        assert entry["samples"] == entry["rate_per_s"] * 2 and 0 < entry["p50"] <= entry["p95"]
+    assert result["worker_peak_rss_mib"] > 10
