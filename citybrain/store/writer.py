@@ -157,7 +157,9 @@ class BatchWriter:
             stage, target))
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
-        self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN").format(stage, cols)
+        # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
+        self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
+        self._types = ["int4", *self._column_types(conn, spec)]
         insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING RETURNING *").format(
             target, cols, cols, stage
         )
@@ -187,10 +189,18 @@ class BatchWriter:
         self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
+    @staticmethod
+    def _column_types(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
+        found = dict(conn.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (spec.name,)).fetchall())
+        return [found[c] for c in spec.columns]
+
     def _write(self, rows: Sequence[tuple], first: int, params: dict) -> WriteResult:
         cur = self.conn.cursor()
         cur.execute(self._truncate)
         with cur.copy(self._copy) as copy:
+            copy.set_types(self._types)
             for seq, row in enumerate(rows, first):
                 copy.write_row((seq, *row))
         cur.execute(self._insert, params)
