@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import uuid
 from datetime import UTC, datetime
 
 import orjson
@@ -34,7 +35,7 @@ def _rows(records, sensors: dict[str, tuple[str, str]]) -> list[tuple]:
             if kind != e["kind"] or unit != e["unit"] or type(value) is not float or not low <= value <= high \
                     or not math.isfinite(value):
                 continue
-            rows.append((e["event_id"], datetime.fromisoformat(e["event_time"]), e["device_id"], district, kind,
+            rows.append((uuid.UUID(e["event_id"]), datetime.fromisoformat(e["event_time"]), e["device_id"], district, kind,
                          value, unit))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue

@@ -1,8 +1,8 @@
 """A simulated city emitting the three input streams.
 
 ``CitySimulator.step(now, dt)`` is deterministic for a seed and does no I/O,
-so tests can drive it with a fixed clock; ``run`` sends its events with a
-kafka-python producer, keyed by device, camera and case id.
+so tests can drive it with a fixed clock; ``run`` sends its events in whole
+record batches (``publish.py``), keyed by device, camera and case id.
 
 What it models: readings with a daily rhythm (PM2.5 and noise peak at rush
 hours, temperature follows the sun, water levels drift), camera outages that
@@ -13,6 +13,7 @@ lifecycle: created → assigned → resolved → closed with a satisfaction scor
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from citybrain.events import (
     Urgency,
 )
 from citybrain.geo.registry import Devices
+from citybrain.sim.publish import BatchPublisher
 
 CASE_CATEGORIES = ("city_appearance", "traffic", "noise", "water_supply", "gas_safety", "public_security",
                    "environment", "housing", "street_lighting", "drainage")
@@ -206,20 +208,22 @@ class CitySimulator:
 
 def run(sim: CitySimulator, bootstrap: str, duration_s: float | None = None, tick_s: float = 0.2) -> int:
     """Send the simulator's events in real time; returns how many were sent."""
-    from kafka import KafkaProducer
+    return asyncio.run(_run(sim, bootstrap, duration_s, tick_s))
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1, client_id="citybrain-sim")
+
+async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tick_s: float) -> int:
+    publisher = BatchPublisher(bootstrap)
+    await publisher.start()
     sent = 0
     started = last = time.monotonic()
     try:
         while duration_s is None or time.monotonic() - started < duration_s:
-            time.sleep(max(0.0, tick_s - (time.monotonic() - last)))
+            await asyncio.sleep(max(0.0, tick_s - (time.monotonic() - last)))
             tick = time.monotonic()
-            for topic, key, event in sim.step(datetime.now(UTC), tick - last):
-                producer.send(topic.value, key=key.encode(), value=event.to_bytes())
-                sent += 1
+            sent += await publisher.publish(
+                (topic.value, key.encode(), event.to_bytes()) for topic, key, event in sim.step(datetime.now(UTC),
+                                                                                               tick - last))
             last = tick
     finally:
-        producer.flush()
-        producer.close()
+        await publisher.stop()
     return sent

@@ -1,0 +1,29 @@
+"""The simulator offers a city's worst hour, on the same partitions kafka-python would choose."""
+
+from kafka.partitioner import DefaultPartitioner as KafkaPythonPartitioner
+
+from citybrain.events import Topic
+from citybrain.runtime.broker import ensure_topics
+from citybrain.sim.publish import BatchPublisher
+from tests.helpers import read_topic, run_citybrain
+
+
+def test_keys_land_on_the_partitions_kafka_python_would_choose():
+    ours = BatchPublisher("127.0.0.1:1").partitioner
+    for i in range(2000):
+        key = f"S{i:06d}".encode()
+        for n in (1, 4, 12):
+            parts = list(range(n))
+            assert ours(key, parts, parts) == KafkaPythonPartitioner()(key, parts, parts)
+
+
+def test_simulate_sustains_a_high_rate(bootstrap):
+    ensure_topics(bootstrap, 2)
+    result = run_citybrain(["simulate", "--rate", "20000", "--duration", "3"], timeout=90,
+                           kafka_bootstrap=bootstrap, partitions=2)
+    assert result.returncode == 0, result.stderr
+    sent = int(result.stdout.split()[1].replace(",", ""))
+    assert sent >= 0.9 * 20000 * 3
+    on_topics = sum(len(read_topic(bootstrap, t.value, 2)) for t in (Topic.READINGS, Topic.CAMERA_STATUS,
+                                                                       Topic.CASE_EVENTS))
+    assert on_topics == sent
