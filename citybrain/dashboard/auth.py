@@ -38,6 +38,7 @@ from citybrain.store import users as user_store
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 CSRF_COOKIE = "_csrf_token"
+LANG_COOKIE = "citybrain_lang"  # its own cookie, set only when asked: a session write could race
 FAILURE_WINDOW = timedelta(minutes=15)
 FREE_FAILURES = 5            # per user name within the window before sign-ins slow down
 FREE_FAILURES_PER_ADDR = 20  # per client address (guessing many names)
@@ -80,7 +81,11 @@ def current_role() -> Role | None:
 
 
 def current_lang() -> str:
-    return i18n.lang_of(flask.session.get("lang"))
+    """The UI language: ?lang= on this request, else the language cookie, else Chinese."""
+    if not flask.has_request_context():
+        return i18n.DEFAULT
+    asked = flask.request.args.get("lang")
+    return i18n.lang_of(asked if asked in i18n.LANGUAGES else flask.request.cookies.get(LANG_COOKIE))
 
 
 def allowed(roles: Iterable[Role]) -> bool:
@@ -146,7 +151,7 @@ def init(server: flask.Flask, ctx: Context) -> None:
         SESSION_COOKIE_NAME="citybrain_session",
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_DURATION=WALL_SESSION, REMEMBER_COOKIE_NAME="citybrain_remember",
-        PERMANENT_SESSION_LIFETIME=STAFF_SESSION,
+        PERMANENT_SESSION_LIFETIME=STAFF_SESSION, SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a console stays open through a shift
         WTF_CSRF_HEADERS=["X-CSRFToken"],
     )
@@ -176,9 +181,6 @@ def _wants_json() -> bool:
 
 def _gate():
     request = flask.request
-    lang = request.args.get("lang")
-    if lang in i18n.LANGUAGES:
-        flask.session["lang"] = lang
     if request.path.startswith(PUBLIC_PREFIXES):
         return None
     if not current_user.is_authenticated:
@@ -216,6 +218,9 @@ def page_for(path: str) -> dict | None:
 
 def _after(response: flask.Response) -> flask.Response:
     request = flask.request
+    if request.method == "GET" and request.args.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=context().settings.cookie_secure)
     if current_user.is_authenticated:
         # Dash's renderer copies this (deliberately script-readable) cookie into the X-CSRFToken header
         response.set_cookie(CSRF_COOKIE, generate_csrf(), samesite="Strict", secure=context().settings.cookie_secure,
@@ -294,7 +299,6 @@ def _login():
         user_store.touch_sign_in(conn, account.id)
     ctx.sources.accounts.invalidate()
     flask.session.clear()  # a fresh session: no fixation across sign-ins
-    flask.session["lang"] = lang
     remember = account.role is Role.WALL or form.get("remember") == "on"
     flask.session.permanent = True
     login_user(User(account), remember=remember, duration=WALL_SESSION if remember else None)
@@ -306,10 +310,8 @@ def _logout():
         addr, agent = _client()
         with context().sources.connection() as conn:
             user_store.record_sign_in(conn, current_user.username, "sign_out", addr, agent)
-    lang = current_lang()
     logout_user()
     flask.session.clear()
-    flask.session["lang"] = lang
     response = flask.redirect("/login")
     response.delete_cookie(CSRF_COOKIE)
     return response
