@@ -83,8 +83,9 @@ def up() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply schema migrations and load the city's districts and device registry."""
-    from citybrain.runtime.up import prepare_database
+    """Apply schema migrations, load the city's districts and device registry, set up the application's
+    database role (CITYBRAIN_APP_DATABASE_URL) and, when there is no account yet, the first administrator."""
+    from citybrain.runtime.up import first_admin, prepare_database
 
     settings = load_settings()
     need(settings, "database_url")
@@ -96,6 +97,7 @@ def migrate() -> None:
     else:
         typer.echo("CITYBRAIN_APP_DATABASE_URL is unset: no application role set up (the worker and dashboard"
                    " should not connect as the owner)", err=True)
+    typer.echo(f"sign in: {first_admin(settings.database_url, settings)}")
 
 
 @app.command()

@@ -30,10 +30,6 @@ dagfuncs.citybrainTimeLeft = function (deadlineMs, overdueLabel) {
   return left >= 0 ? citybrainDuration(left) : overdueLabel + " " + citybrainDuration(-left);
 };
 
-// rows tall enough to read from a distance: a share of the screen height
-dagfuncs.citybrainRowHeight = function () {
-  return Math.max(34, Math.round(window.innerHeight * 0.042));
-};
 
 // for class rules: a moment already past / coming within ``withinMs``
 dagfuncs.citybrainPast = function (ms) { return !!ms && ms < Date.now(); };

@@ -23,7 +23,8 @@ GRID_THEME = ("themeQuartz.withParams({backgroundColor: '#0b1d30', foregroundCol
               " headerBackgroundColor: '#12304d', headerTextColor: '#b3e5fc', accentColor: '#4fc3f7',"
               " borderColor: '#1e3a5c', oddRowBackgroundColor: '#0d2238', fontFamily: 'inherit',"
               " fontSize: 'var(--grid-font)', headerFontSize: 'var(--grid-font)', rowBorder: true,"
-              " selectedRowBackgroundColor: '#1d4f7a'})")
+              " selectedRowBackgroundColor: '#1d4f7a', rowHeight: 'calc(var(--grid-font) * 2.2)',"
+              " headerHeight: 'calc(var(--grid-font) * 2.2)'})")
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -115,14 +116,14 @@ def alert_grid(grid_id: str, lang: str, rows: list[dict] | None = None) -> dag.A
     columns = [
         {"field": "severity_label", "headerName": t("col_severity", lang), "flex": 1, "minWidth": 90,
          "cellClass": {"function": "'sev sev-' + params.data.severity"}},
-        {"field": "title", "headerName": t("col_title", lang), "flex": 4, "minWidth": 240, "tooltipField": "title"},
+        {"field": "title", "headerName": t("col_title", lang), "flex": 3.8, "minWidth": 240, "tooltipField": "title"},
         {"field": "district", "headerName": t("col_district", lang), "flex": 1.2, "minWidth": 100},
         {"field": "state", "headerName": t("col_state", lang), "flex": 1.6, "minWidth": 140},
         {"field": "assignee", "headerName": t("col_assignee", lang), "flex": 1.1, "minWidth": 90},
         {"colId": "age", "headerName": t("col_age", lang), "flex": 1, "minWidth": 90,
          "valueGetter": {"function": "citybrainAge(params.data.opened_ms)"}},
         {"field": "escalation_level", "headerName": t("col_escalation", lang), "flex": 0.8, "minWidth": 70},
-        {"colId": "next", "headerName": t("col_next_escalation", lang), "flex": 1.2, "minWidth": 110,
+        {"colId": "next", "headerName": t("col_next_escalation", lang), "flex": 1.4, "minWidth": 130,
          "valueGetter": {"function": f"citybrainCountdown(params.data, {t('max_escalation', lang)!r})"},
          "cellClassRules": {"countdown-soon": "citybrainSoon(params.data.next_escalation_ms, 60000)"}},
     ]
@@ -135,7 +136,6 @@ def alert_grid(grid_id: str, lang: str, rows: list[dict] | None = None) -> dag.A
         dashGridOptions={
             "theme": {"function": GRID_THEME},
             "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-            "rowHeight": {"function": "citybrainRowHeight()"},
             "localeText": {"noRowsToShow": t("no_alerts", lang)},
             "animateRows": False, "suppressCellFocus": True,
         },

@@ -112,8 +112,7 @@ def _cases_grid(lang: str) -> dag.AgGrid:
         rowClassRules={"row-emergency": "params.data.urgency === 'emergency'",
                        "row-overdue": "citybrainPast(params.data.deadline_ms)"},
         dashGridOptions={"theme": {"function": GRID_THEME},
-                         "rowHeight": {"function": "citybrainRowHeight()"},
-                         "animateRows": False, "suppressCellFocus": True},
+                                      "animateRows": False, "suppressCellFocus": True},
         style={"height": "100%", "width": "100%"},
     )
 
@@ -139,10 +138,10 @@ def layout(**_query) -> html.Div:
             ]),
             html.Section(className="detail-panel", children=[
                 html.Div(t("select_alert", lang), id=DETAIL, className="alert-detail"),
-                _actions(ctx, lang),
-                html.Div(id=MESSAGE, className="duty-message", role="status"),
                 html.H3(t("history", lang), className="panel-title"),
                 html.Ol(id=HISTORY, className="timeline"),
+                html.Div(id=MESSAGE, className="duty-message", role="status"),
+                _actions(ctx, lang),
             ]),
         ]),
         html.Section(className="cases-panel", children=[
@@ -201,9 +200,10 @@ def show_detail(selected, _done, _n):
     names = _names(ctx)
     history = ctx.sources.alert_history.read(key=int(row["id"])).value or []
     items = []
-    for entry in history:
+    for entry in reversed(history):  # newest first: the last thing done is what an officer needs
         who = names.get(entry["actor"], entry["actor"])
-        note = f" · {entry['note']}" if entry["note"] and entry["action"] not in ("open",) else ""
+        text = names.get(entry["note"], entry["note"]) if entry["action"] == "assign" else entry["note"]
+        note = f" · {text}" if text and entry["action"] != "open" else ""
         items.append(html.Li(className=f"tl-item tl-{entry['action']}", children=[
             html.Span(f"{ctx.local(entry['at']):%m-%d %H:%M:%S}", className="tl-time"),
             html.Span(action_name(entry["action"], lang), className="tl-action"),
