@@ -114,15 +114,15 @@ def filter_rows(rows: list[dict], district: str | None, severity: str | None, st
 
 def alert_grid(grid_id: str, lang: str, rows: list[dict] | None = None) -> dag.AgGrid:
     columns = [
-        {"field": "severity_label", "headerName": t("col_severity", lang), "flex": 1, "minWidth": 90,
+        {"field": "severity_label", "headerName": t("col_severity", lang), "flex": 1.3, "minWidth": 105,
          "cellClass": {"function": "'sev sev-' + params.data.severity"}},
-        {"field": "title", "headerName": t("col_title", lang), "flex": 3.8, "minWidth": 240, "tooltipField": "title"},
-        {"field": "district", "headerName": t("col_district", lang), "flex": 1.2, "minWidth": 100},
-        {"field": "state", "headerName": t("col_state", lang), "flex": 1.6, "minWidth": 140},
+        {"field": "title", "headerName": t("col_title", lang), "flex": 3.6, "minWidth": 240, "tooltipField": "title"},
+        {"field": "district", "headerName": t("col_district", lang), "flex": 1.3, "minWidth": 100},
+        {"field": "state", "headerName": t("col_state", lang), "flex": 1.4, "minWidth": 120},
         {"field": "assignee", "headerName": t("col_assignee", lang), "flex": 1.1, "minWidth": 90},
         {"colId": "age", "headerName": t("col_age", lang), "flex": 1, "minWidth": 90,
          "valueGetter": {"function": "citybrainAge(params.data.opened_ms)"}},
-        {"field": "escalation_level", "headerName": t("col_escalation", lang), "flex": 0.8, "minWidth": 70},
+        {"field": "escalation_level", "headerName": t("col_escalation", lang), "flex": 0.7, "minWidth": 60},
         {"colId": "next", "headerName": t("col_next_escalation", lang), "flex": 1.4, "minWidth": 130,
          "valueGetter": {"function": f"citybrainCountdown(params.data, {t('max_escalation', lang)!r})"},
          "cellClassRules": {"countdown-soon": "citybrainSoon(params.data.next_escalation_ms, 60000)"}},
