@@ -90,6 +90,12 @@ dash.clientside_callback(
 )
 
 
+dash.clientside_callback(
+    ClientsideFunction(namespace="citybrain", function_name="markNav"),
+    Output(NAV, "className"), Input("_pages_location", "pathname"),
+)
+
+
 @auth.secure_callback(EVERYONE, Output(FRESHNESS, "children"), Output(FRESHNESS, "className"), Input(TICK, "n_intervals"))
 def refresh_freshness(_n):
     ctx = context()

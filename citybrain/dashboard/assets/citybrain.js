@@ -9,6 +9,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       });
       return fmt.format(new Date());
     },
+    // the navigation link of the page on screen is marked
+    markNav: function (pathname) {
+      document.querySelectorAll("#shell-nav .nav-link").forEach(function (a) {
+        a.classList.toggle("active", a.getAttribute("href") === pathname);
+      });
+      return "shell-nav";
+    },
     // flash and sound while a critical alert is unacknowledged; silent again once none is left
     alarm: function (ids, banner) {
       var audio = document.getElementById("duty-alarm-audio");

@@ -122,7 +122,7 @@ def alert_grid(grid_id: str, lang: str, rows: list[dict] | None = None) -> dag.A
         {"field": "assignee", "headerName": t("col_assignee", lang), "flex": 1.1, "minWidth": 90},
         {"colId": "age", "headerName": t("col_age", lang), "flex": 1, "minWidth": 90,
          "valueGetter": {"function": "citybrainAge(params.data.opened_ms)"}},
-        {"field": "escalation_level", "headerName": t("col_escalation", lang), "flex": 0.7, "minWidth": 60},
+        {"field": "escalation_level", "headerName": t("col_escalation", lang), "flex": 0.8, "minWidth": 75},
         {"colId": "next", "headerName": t("col_next_escalation", lang), "flex": 1.4, "minWidth": 130,
          "valueGetter": {"function": f"citybrainCountdown(params.data, {t('max_escalation', lang)!r})"},
          "cellClassRules": {"countdown-soon": "citybrainSoon(params.data.next_escalation_ms, 60000)"}},
