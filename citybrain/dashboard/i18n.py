@@ -142,6 +142,10 @@ ACTIONS: dict[str, dict[str, str]] = {
     "clear": {"zh": "恢复", "en": "cleared"},
     "resolve": {"zh": "处置完成", "en": "resolved"},
     "silence": {"zh": "静默", "en": "silenced"},
+    "unmute": {"zh": "解除静默", "en": "unmuted"},
+    "repeat": {"zh": "重复通知", "en": "notified again"},
+    "edit_silence": {"zh": "修改静默", "en": "silence changed"},
+    "expire_silence": {"zh": "提前解除静默", "en": "silence lifted"},
 }
 SENSOR_KINDS: dict[str, dict[str, str]] = {
     "water_level": {"zh": "水位", "en": "water level"},
