@@ -26,7 +26,6 @@ class Role(StrEnum):
     WALL = "wall"         # an unattended screen: wall pages only, read-only
 
 
-STAFF = frozenset({Role.VIEWER, Role.OFFICER, Role.LEADER, Role.ADMIN})
 DUTY_READERS = frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN})
 DUTY_ACTORS = frozenset({Role.OFFICER, Role.ADMIN})
 

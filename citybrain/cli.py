@@ -523,6 +523,17 @@ def users_disable(
     typer.echo(f"user {username} {'enabled' if enable else 'disabled'}")
 
 
+@users_app.command("log")
+def users_log(limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+    """The sign-in audit: sign-ins, failures, throttled attempts and sign-outs, newest first."""
+    from citybrain.store import users as store
+
+    rows = _accounts(lambda conn: store.sign_in_history(conn, limit))
+    typer.echo(f"{'at UTC':19} {'user':16} {'outcome':13} from")
+    for r in rows:
+        typer.echo(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['username']:16} {r['outcome']:13} {r['remote_addr'] or ''}")
+
+
 @users_app.command("list")
 def users_list() -> None:
     """Every account with its role and last sign-in."""

@@ -58,9 +58,6 @@ class Context:
             return ""
         return self.district_names.get(adcode, {}).get(lang, adcode)
 
-    def rule_type(self, rule_id: str) -> str | None:
-        return next((r.type for r in self.rules.rules if r.id == rule_id), None)
-
     @cached_property
     def alerts(self) -> AlertService:
         """The alerts service the console acts through; it tells the rest of the system on alerts.events."""

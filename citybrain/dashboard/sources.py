@@ -111,9 +111,6 @@ class Sources:
         self.cases = Reader("cases", self.pool, lambda conn, at, _k: duty.open_cases(conn, at), ttl_s)
         self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)
 
-    def readers(self) -> list[Reader]:
-        return [r for r in vars(self).values() if isinstance(r, Reader)]
-
     def connection(self):
         """A pooled connection for the few writes the dashboard makes itself (the sign-in audit)."""
         if self.pool.closed:

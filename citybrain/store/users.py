@@ -51,10 +51,6 @@ def set_disabled(conn: psycopg.Connection, username: str, disabled: bool) -> boo
     return cur.rowcount == 1
 
 
-def set_role(conn: psycopg.Connection, username: str, role: str) -> bool:
-    return conn.execute("UPDATE users SET role = %s WHERE username = %s", (role, username)).rowcount == 1
-
-
 def touch_sign_in(conn: psycopg.Connection, user_id: int) -> None:
     conn.execute("UPDATE users SET last_sign_in = now() WHERE id = %s", (user_id,))
 
@@ -77,6 +73,7 @@ def recent_failures(conn: psycopg.Connection, username: str, remote_addr: str | 
 
 
 def sign_in_history(conn: psycopg.Connection, limit: int = 50) -> list[dict]:
+    """The latest sign-ins, failures and sign-outs, newest first."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT at, username, outcome, remote_addr FROM sign_in_log ORDER BY id DESC LIMIT %s",
                            (limit,)).fetchall()

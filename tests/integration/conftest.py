@@ -56,12 +56,13 @@ def people(seeded_url) -> dict[str, str]:
     return {name: display for name, (_, display) in PEOPLE.items()}
 
 
-@pytest.fixture
-def dashboard_url(app_url, people, tmp_path):
-    """`citybrain dashboard` on a free port, connected as the application role, refreshing every second."""
+def start_dashboard(app_url: str, tmp_path, **settings):
+    """`citybrain dashboard` on a free port, connected as the application role, refreshing every second;
+    returns (process, base URL, log path) once it answers."""
     port = free_port()
-    log = tmp_path / "dashboard.log"
-    proc = start_citybrain(["dashboard"], log, database_url=app_url, dashboard_port=port, dashboard_refresh_s=1)
+    log = tmp_path / f"dashboard-{port}.log"
+    proc = start_citybrain(["dashboard"], log, database_url=app_url, dashboard_port=port, dashboard_refresh_s=1,
+                           **settings)
     url = f"http://127.0.0.1:{port}"
 
     def answers():
@@ -73,10 +74,20 @@ def dashboard_url(app_url, people, tmp_path):
             return False
 
     wait_until(answers, 60, what="the dashboard to answer")
-    yield url
+    return proc, url, log
+
+
+def stop_dashboard(proc, log) -> None:
     stop_process_group(proc, grace_s=5)
     text = log.read_text()
     assert "Traceback" not in text, text  # no request ended in a server error
+
+
+@pytest.fixture
+def dashboard_url(app_url, people, tmp_path):
+    proc, url, log = start_dashboard(app_url, tmp_path)
+    yield url
+    stop_dashboard(proc, log)
 
 
 def offline_page(browser, viewport=(1600, 900)):

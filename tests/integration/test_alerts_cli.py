@@ -91,3 +91,4 @@ def test_users_add_list_passwd_disable(seeded_url):
     assert listing.returncode == 0
     line = next(ln for ln in listing.stdout.splitlines() if ln.startswith("wangwu"))
     assert "officer" in line and "disabled" in line and "王五" in line
+    assert users(seeded_url, "log").stdout.splitlines()[0].split() == ["at", "UTC", "user", "outcome", "from"]

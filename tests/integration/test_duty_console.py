@@ -1,20 +1,40 @@
 """The duty console in headless Chromium, and the server's refusals for everyone else.
 
-Alerts are opened by the alerts service's engine tick, exactly as the worker
-does when a flood scenario's gauges report over the red line.
+The main scenario runs the real pipeline: a flood scenario's readings go
+through the broker to a worker, whose alert engine opens the alerts the
+officers then see and act on; worker and dashboard connect as the
+application role. The other tests open alerts with the engine's tick
+directly, as the worker does.
 """
 
+import shutil
+import time
+import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import yaml
 
+from citybrain import accounts
 from citybrain.alerts.engine import Observation, Signal
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
+from citybrain.events import AlertEvent, Topic
+from citybrain.runtime.broker import ensure_topics
+from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
-from tests.integration.conftest import PASSWORD, csrf_from, offline_page, sign_in
+from citybrain.sim import scenarios
+from tests.helpers import read_topic, start_citybrain, wait_until
+from tests.integration.conftest import (
+    PASSWORD,
+    csrf_from,
+    offline_page,
+    sign_in,
+    start_dashboard,
+    stop_dashboard,
+)
 
 FLOOD = Observation("water_over_red_line", "iot-00011", Signal.FIRING, 6.5,
                     {"district": "510116", "device": "iot-00011", "kind": "water_level"}, "water_level 6.5 at iot-00011")
@@ -26,54 +46,82 @@ def open_flood_alert(url) -> int:
     return next(e.alert_id for e in events if e.action == "open")
 
 
-def test_officer_acknowledges_and_a_second_officer_sees_it(browser, dashboard_url, app_url, seeded_url):
-    first, refused = offline_page(browser, (1920, 1080))
-    sign_in(first, dashboard_url, "wangwu", "/duty")
-    first.wait_for_selector("#duty-queue .ag-root", timeout=30_000)
-    assert first.locator(ROW).count() == 0
+@pytest.fixture
+def fast_rules(tmp_path):
+    """The shipped configuration with the rules evaluated every second."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config)
+    doc = yaml.safe_load((config / "rules.yaml").read_text(encoding="utf-8"))
+    doc["tick_s"] = 1
+    (config / "rules.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return config
 
-    alert_id = open_flood_alert(app_url)  # the worker's tick, as the application role
-    row = first.locator(ROW).first
-    row.wait_for(timeout=30_000)  # appears without a reload
-    assert "双流区水位超限：6.5" in row.inner_text() and "紧急" in row.inner_text()
-    assert "510116" not in row.inner_text() and "iot-00011" not in row.inner_text()
-    first.wait_for_selector(".alarm-banner.on", timeout=10_000)  # flashing until someone acknowledges
-    assert first.evaluate("document.getElementById('duty-alarm-audio').src").endswith("/assets/alarm.wav")
 
-    row.click()
-    first.wait_for_selector(".tl-item", timeout=10_000)
-    assert "告警产生" in first.locator("#duty-history").inner_text()
-    first.click("#duty-ack")
-    first.wait_for_selector(".duty-message.ok", timeout=10_000)
-    assert first.locator(".duty-message").inner_text() == "已确认"
-    first.wait_for_selector(".alarm-banner:not(.on)", state="attached", timeout=10_000)
-    first.wait_for_function("document.querySelector('#duty-history').innerText.includes('王五')", timeout=10_000)
+def test_officer_acknowledges_a_scenario_alert_and_a_second_officer_sees_it(
+        browser, bootstrap, app_url, people, seeded_url, registry, fast_rules, tmp_path):
+    ensure_topics(bootstrap, 2)
+    worker = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=app_url,
+                             config_dir=fast_rules, worker_id=f"duty-{uuid.uuid4().hex[:8]}", partitions=2,
+                             batch_within_s=0.2)
+    dashboard, dashboard_url, dashboard_log = start_dashboard(app_url, tmp_path, kafka_bootstrap=bootstrap)
+    try:
+        first, refused = offline_page(browser, (1920, 1080))
+        sign_in(first, dashboard_url, "wangwu", "/duty")
+        first.wait_for_selector("#duty-queue .ag-root", timeout=30_000)
+        assert first.locator(ROW).count() == 0
 
-    # the resolve button refuses without a note
-    first.click("#duty-resolve")
-    first.wait_for_selector(".duty-message.warn", timeout=10_000)
-    assert "处置说明" in first.locator(".duty-message").inner_text()
+        scenarios.send(bootstrap, scenarios.flood(registry[1], "510116", 6.5))
+        row = first.locator(ROW).first
+        row.wait_for(timeout=90_000)  # appears without a reload
+        assert "双流区水位超限：6.5" in row.inner_text() and "紧急" in row.inner_text()
+        assert "510116" not in row.inner_text() and "iot-" not in row.inner_text()
+        first.wait_for_selector(".alarm-banner.on", timeout=10_000)  # flashing until someone acknowledges
+        assert first.evaluate("document.getElementById('duty-alarm-audio').src").endswith("/assets/alarm.wav")
 
-    second, refused2 = offline_page(browser, (1920, 1080))
-    sign_in(second, dashboard_url, "lisi", "/duty")
-    row2 = second.locator(ROW).first
-    row2.wait_for(timeout=30_000)
-    assert "已确认" in row2.inner_text()
-    row2.click()
-    second.click("#duty-ack")
-    second.wait_for_selector(".duty-message.conflict", timeout=10_000)
-    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
-    message = second.locator(".duty-message").inner_text()
-    assert message.startswith("该告警已由 王五 于 ") and message.endswith(" 确认"), message
-    assert f"{local:%H}:" in message
+        row.click()
+        first.wait_for_selector(".tl-item", timeout=10_000)
+        assert "告警产生" in first.locator("#duty-history").inner_text()
+        alert_id = int(first.evaluate("dash_ag_grid.getApi('duty-queue').getSelectedRows()[0].id"))
+        first.click("#duty-ack")
+        first.wait_for_selector(".duty-message.ok", timeout=10_000)
+        assert first.locator(".duty-message").inner_text() == "已确认"
+        first.wait_for_function("document.querySelector('#duty-history').innerText.includes('王五')",
+                                timeout=10_000)
+        acked = wait_until(lambda: [e for e in published(bootstrap) if e.alert_id == alert_id
+                                    and e.action == "acknowledge"], 30, 1.0, "the acknowledgement on alerts.events")
+        assert acked[0].actor == "wangwu"
 
-    with psycopg.connect(seeded_url) as conn:
-        actors = conn.execute("SELECT actor, action FROM alert_log WHERE alert_id = %s ORDER BY id",
-                              (alert_id,)).fetchall()
-    assert ("wangwu", "acknowledge") in actors and not any(a == "lisi" for a, _ in actors)
-    assert refused == [] and refused2 == []
-    first.context.close()
-    second.context.close()
+        # the resolve button refuses without a note
+        first.click("#duty-resolve")
+        first.wait_for_selector(".duty-message.warn", timeout=10_000)
+        assert "处置说明" in first.locator(".duty-message").inner_text()
+
+        second, refused2 = offline_page(browser, (1920, 1080))
+        sign_in(second, dashboard_url, "lisi", "/duty")
+        mine = second.locator(f"{ROW}[row-id='{alert_id}']")
+        mine.wait_for(timeout=30_000)
+        assert "已确认" in mine.inner_text()
+        mine.click()
+        second.click("#duty-ack")
+        second.wait_for_selector(".duty-message.conflict", timeout=10_000)
+        message = second.locator(".duty-message").inner_text()
+        assert message.startswith("该告警已由 王五 于 ") and message.endswith(" 确认"), message
+        assert f"{datetime.now(UTC).astimezone(ZoneInfo('Asia/Shanghai')):%H}:" in message  # local time
+
+        with psycopg.connect(seeded_url) as conn:
+            actors = conn.execute("SELECT actor, action FROM alert_log WHERE alert_id = %s ORDER BY id",
+                                  (alert_id,)).fetchall()
+        assert ("wangwu", "acknowledge") in actors and not any(a == "lisi" for a, _ in actors)
+        assert refused == [] and refused2 == []
+        first.context.close()
+        second.context.close()
+    finally:
+        stop_process_group(worker, grace_s=5)
+        stop_dashboard(dashboard, dashboard_log)
+
+
+def published(bootstrap) -> list[AlertEvent]:
+    return [AlertEvent.model_validate_json(m.value) for m in read_topic(bootstrap, Topic.ALERTS.value, 2)]
 
 
 def test_leader_reads_the_console_and_a_viewer_or_wall_may_not_open_it(browser, dashboard_url, app_url):
@@ -186,13 +234,17 @@ def test_failed_sign_ins_are_slowed_down_and_audited(browser, dashboard_url, see
     assert outcomes == [("lisi", "bad_password")] * 5 + [("lisi", "throttled"), ("wangwu", "ok")]
 
 
-@pytest.mark.parametrize("role", ["viewer"])
-def test_a_disabled_account_is_signed_out(browser, dashboard_url, seeded_url, role):
-    page, _ = offline_page(browser)
-    sign_in(page, dashboard_url, "zhaoliu")
-    page.wait_for_selector(".kpi-value", timeout=30_000)
-    with psycopg.connect(seeded_url) as conn:
-        conn.execute("UPDATE users SET disabled = true WHERE username = 'zhaoliu'")
-    page.wait_for_timeout(1500)  # the accounts reader refreshes every interval (1 s here)
-    assert page.goto(dashboard_url + "/").url.startswith(dashboard_url + "/login")
-    page.context.close()
+def test_disabling_an_account_or_changing_its_password_signs_it_out(browser, dashboard_url, seeded_url):
+    viewer, _ = offline_page(browser)
+    sign_in(viewer, dashboard_url, "zhaoliu")
+    officer, _ = offline_page(browser)
+    sign_in(officer, dashboard_url, "wangwu")
+    for page in (viewer, officer):
+        page.wait_for_selector(".kpi-value", timeout=30_000)
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        accounts.set_disabled(conn, "zhaoliu")
+        accounts.change_password(conn, "wangwu", "a-brand-new-password")
+    time.sleep(1.5)  # the accounts reader refreshes every interval (1 s here)
+    for page in (viewer, officer):
+        assert page.goto(dashboard_url + "/").url.startswith(dashboard_url + "/login")
+        page.context.close()
