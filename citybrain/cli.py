@@ -10,10 +10,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from citybrain.accounts import AccountError
 from citybrain.config import ConfigError
 from citybrain.runtime.errors import StartupError
 from citybrain.settings import Settings
 from citybrain.store.migrate import MigrationError
+from citybrain.store.roles import RoleError
 
 app = typer.Typer(
     help="citybrain: a city's real-time operations centre. Settings come from CITYBRAIN_* environment variables.",
@@ -22,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-KNOWN_ERRORS = (ConfigError, StartupError, MigrationError)
+KNOWN_ERRORS = (ConfigError, StartupError, MigrationError, RoleError, AccountError)
 
 
 def fail(message: str) -> None:
@@ -47,6 +49,27 @@ def need(settings: Settings, *names: str) -> None:
         fail(f"{', '.join(missing)} must be set (or use `citybrain up`, which starts embedded services)")
 
 
+def owner_url(settings: Settings) -> str:
+    """CITYBRAIN_DATABASE_URL, or the embedded database a running `up` keeps in the data directory."""
+    from citybrain.runtime.database import running_embedded_url
+
+    url = settings.database_url or running_embedded_url(settings.data_dir)
+    if not url:
+        need(settings, "database_url")
+    return url
+
+
+def app_url(settings: Settings) -> str:
+    """The application role's URL for duty commands: as configured, or derived as `up` does."""
+    from citybrain.runtime.database import app_database_url
+
+    if settings.app_database_url:
+        return settings.app_database_url
+    if settings.database_url:
+        return settings.database_url
+    return app_database_url(owner_url(settings), None, settings.data_dir)
+
+
 @app.command()
 def up() -> None:
     """Run the whole command centre: database, broker, worker, simulator and dashboard.
@@ -60,14 +83,21 @@ def up() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply schema migrations and load the city's districts and device registry."""
-    from citybrain.runtime.up import prepare_database
+    """Apply schema migrations, load the city's districts and device registry, set up the application's
+    database role (CITYBRAIN_APP_DATABASE_URL) and, when there is no account yet, the first administrator."""
+    from citybrain.runtime.up import first_admin, prepare_database
 
     settings = load_settings()
     need(settings, "database_url")
-    counts = prepare_database(settings.database_url, settings)
+    counts = prepare_database(settings.database_url, settings, settings.app_database_url)
     typer.echo(f"schema up to date ({counts['storage']} mode); {counts['districts']} districts, {counts['cameras']:,} cameras, "
                f"{counts['sensors']:,} sensors")
+    if "app_role" in counts:
+        typer.echo(f"application role {counts['app_role']} granted what the worker and dashboard need")
+    else:
+        typer.echo("CITYBRAIN_APP_DATABASE_URL is unset: no application role set up (the worker and dashboard"
+                   " should not connect as the owner)", err=True)
+    typer.echo(f"sign in: {first_admin(settings.database_url, settings)}")
 
 
 @app.command()
@@ -167,14 +197,15 @@ def scenario_flood(
 alerts_app = typer.Typer(help="The alert queue and duty actions (every action is written to the alert log).",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
-Officer = Annotated[str, typer.Option("--as", help="Your name, recorded in the alert log.")]
+Officer = Annotated[str, typer.Option("--as", help="Your user name (an enabled officer or admin account),"
+                                                  " recorded in the alert log.")]
 
 
 def _alert_service():
     from citybrain.alerts.service import AlertService
 
     settings = load_settings()
-    need(settings, "database_url")
+    url = app_url(settings)
     publish = None
     if settings.kafka_bootstrap:  # tell the rest of the system, as the worker does
         from kafka import KafkaProducer
@@ -186,14 +217,28 @@ def _alert_service():
         def publish(event):
             producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
 
-    return AlertService(settings.database_url, publish=publish)
+    return AlertService(url, publish=publish)
 
 
-def _duty(action) -> None:
+def _officer(username: str) -> str:
+    """The account a duty action is recorded under; a name that is not an enabled duty account is refused."""
+    import psycopg
+
+    from citybrain import accounts
+
+    with psycopg.connect(app_url(load_settings())) as conn:
+        try:
+            return accounts.active_actor(conn, username).username
+        except accounts.AccountError as exc:
+            fail(str(exc))
+
+
+def _duty(officer: str, action) -> None:
     from citybrain.alerts.service import AlertError
 
+    me = _officer(officer)
     try:
-        event = action(_alert_service())
+        event = action(_alert_service(), me)
     except AlertError as exc:
         typer.secho(f"citybrain: {exc}", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(1) from None
@@ -210,9 +255,7 @@ def alerts_list(
 
     from citybrain.store.alert_store import queue
 
-    settings = load_settings()
-    need(settings, "database_url")
-    with psycopg.connect(settings.database_url) as conn:
+    with psycopg.connect(app_url(load_settings())) as conn:
         rows = queue(conn, all_, limit)
     typer.echo(f"{'id':>6} {'severity':8} {'state':28} {'muted':9} {'esc':3} {'district':8} "
                f"{'assignee':10} {'opened UTC':11} title")
@@ -224,25 +267,25 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(alert_id: int, officer: Officer) -> None:
     """Acknowledge an alert (stops its escalation)."""
-    _duty(lambda svc: svc.acknowledge(alert_id, officer))
+    _duty(officer, lambda svc, me: svc.acknowledge(alert_id, me))
 
 
 @alerts_app.command("assign")
 def alerts_assign(alert_id: int, to: Annotated[str, typer.Option(help="Who works the alert.")], officer: Officer) -> None:
     """Assign an alert to someone."""
-    _duty(lambda svc: svc.assign(alert_id, to, officer))
+    _duty(officer, lambda svc, me: svc.assign(alert_id, to, me))
 
 
 @alerts_app.command("comment")
 def alerts_comment(alert_id: int, text: str, officer: Officer) -> None:
     """Add a comment to an alert."""
-    _duty(lambda svc: svc.comment(alert_id, text, officer))
+    _duty(officer, lambda svc, me: svc.comment(alert_id, text, me))
 
 
 @alerts_app.command("resolve")
 def alerts_resolve(alert_id: int, note: Annotated[str, typer.Option(help="What was done.")], officer: Officer) -> None:
     """Resolve an alert with a note; it does not reopen until its condition has cleared."""
-    _duty(lambda svc: svc.resolve(alert_id, officer, note))
+    _duty(officer, lambda svc, me: svc.resolve(alert_id, me, note))
 
 
 Matchers = Annotated[list[str], typer.Option(
@@ -270,8 +313,9 @@ def alerts_silence(
     """Mute matching alerts for a while (still recorded and shown as muted; announced when it ends)."""
     from citybrain.alerts.service import AlertError
 
+    me = _officer(officer)
     try:
-        silence_id = _alert_service().silence(match, minutes * 60, reason, officer)
+        silence_id = _alert_service().silence(match, minutes * 60, reason, me)
     except AlertError as exc:
         fail(str(exc))
     typer.echo(f"silence {silence_id}: {' '.join(match)} for {minutes:g} min")
@@ -298,7 +342,8 @@ def alerts_silence_edit(
     reason: Annotated[str | None, typer.Option(help="A new reason.")] = None,
 ) -> None:
     """Change a silence's matchers, remaining time or reason (written to the alert log)."""
-    _silence_action(lambda svc: svc.edit_silence(silence_id, officer, matchers=match or None,
+    me = _officer(officer)
+    _silence_action(lambda svc: svc.edit_silence(silence_id, me, matchers=match or None,
                                                  duration_s=minutes * 60 if minutes else None, reason=reason))
 
 
@@ -309,7 +354,8 @@ def alerts_unsilence(
     note: Annotated[str | None, typer.Option(help="Why it ends early.")] = None,
 ) -> None:
     """Expire a silence now; alerts it muted that are still open are announced at the next tick."""
-    _silence_action(lambda svc: svc.expire_silence(silence_id, officer, note))
+    me = _officer(officer)
+    _silence_action(lambda svc: svc.expire_silence(silence_id, me, note))
 
 
 @alerts_app.command("deliveries")
@@ -417,6 +463,88 @@ def dlq_replay(
         producer.close()
         dead_letters.mark_replayed(conn, ids, actor)
     typer.echo(f"re-sent {len(found)} dead letter(s) to their topics")
+
+
+users_app = typer.Typer(help="Dashboard accounts (stored in PostgreSQL, passwords hashed with argon2).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+UserName = Annotated[str, typer.Argument(help="Sign-in name: lower-case letters, digits, . _ -")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input"
+                                             " (one line) instead of asking twice.")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _accounts(action):
+    import psycopg
+
+    with psycopg.connect(owner_url(load_settings()), autocommit=True) as conn:
+        return action(conn)
+
+
+@users_app.command("add")
+def users_add(
+    username: UserName,
+    role: Annotated[str, typer.Option(help="viewer, officer, leader, admin, or wall (an unattended screen).")],
+    name: Annotated[str | None, typer.Option(help="Name shown on screens and in the alert log, e.g. 王五.")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an account."""
+    from citybrain import accounts
+
+    password = _read_password(password_stdin)
+    account = _accounts(lambda conn: accounts.add(conn, username, role, password, name))
+    typer.echo(f"user {account.username} ({account.display_name}) added as {account.role.value}")
+
+
+@users_app.command("passwd")
+def users_passwd(username: UserName, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password (signs the user out everywhere)."""
+    from citybrain import accounts
+
+    password = _read_password(password_stdin)
+    _accounts(lambda conn: accounts.change_password(conn, username, password))
+    typer.echo(f"password of {username} changed")
+
+
+@users_app.command("disable")
+def users_disable(
+    username: UserName,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again instead.")] = False,
+) -> None:
+    """Disable an account (it can no longer sign in; open sessions end within a refresh)."""
+    from citybrain import accounts
+
+    _accounts(lambda conn: accounts.set_disabled(conn, username, not enable))
+    typer.echo(f"user {username} {'enabled' if enable else 'disabled'}")
+
+
+@users_app.command("log")
+def users_log(limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+    """The sign-in audit: sign-ins, failures, throttled attempts and sign-outs, newest first."""
+    from citybrain.store import users as store
+
+    rows = _accounts(lambda conn: store.sign_in_history(conn, limit))
+    typer.echo(f"{'at UTC':19} {'user':16} {'outcome':13} from")
+    for r in rows:
+        typer.echo(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['username']:16} {r['outcome']:13} {r['remote_addr'] or ''}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account with its role and last sign-in."""
+    from citybrain.store import users as store
+
+    rows = _accounts(store.all_users)
+    typer.echo(f"{'user':16} {'role':8} {'state':8} {'last sign-in UTC':17} name")
+    for r in rows:
+        last = f"{r['last_sign_in']:%Y-%m-%d %H:%M}" if r["last_sign_in"] else "never"
+        typer.echo(f"{r['username']:16} {r['role']:8} {'disabled' if r['disabled'] else 'active':8} {last:17}"
+                   f" {r['display_name']}")
 
 
 bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",

@@ -19,7 +19,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYBRAIN_", extra="ignore")
 
     database_url: str | None = Field(
-        None, description="PostgreSQL/TimescaleDB URL. Unset: `up` starts an embedded PostgreSQL."
+        None, description="PostgreSQL/TimescaleDB URL this process connects with: the schema owner for `up`,"
+        " `migrate` and `users`; the application role for `worker` and `dashboard`. Unset: `up` starts an"
+        " embedded PostgreSQL."
+    )
+    app_database_url: str | None = Field(
+        None, description="URL of the application's own non-superuser role, which `up` and `migrate` create"
+        " and grant; `up` hands it to the worker and dashboard. Unset: `up` uses role citybrain_app with a"
+        " password kept in the data directory."
+    )
+    admin_user: str = Field("admin", description="Name of the first administrator `up` creates when there are no users.")
+    admin_password: str | None = Field(
+        None, description="Password of that first administrator. Unset: `up` generates one and prints it once."
+    )
+    cookie_secure: bool = Field(
+        False, description="Send session cookies over HTTPS only (set when the dashboard is served over TLS)."
     )
     kafka_bootstrap: str | None = Field(
         None, description="Kafka bootstrap servers (host:port,...). Unset: `up` starts an embedded broker."

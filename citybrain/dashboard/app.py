@@ -1,7 +1,8 @@
 """Build the Dash application; `server` is the WSGI entry for gunicorn at scale.
 
-Everything is served from this process (Dash's own JS bundles, our CSS):
-the dashboard works on an isolated intranet with no CDN.
+Everything is served from this process (Dash's own JS bundles, the grid,
+our CSS, the alarm sound): the dashboard works on an isolated intranet with
+no CDN. Every request passes the sign-in gate (``auth``) first.
 """
 
 from __future__ import annotations
@@ -10,19 +11,34 @@ import importlib
 from pathlib import Path
 
 import dash
+import flask
 
-from citybrain.dashboard import data
-from citybrain.geo.city import City
-from citybrain.risk.config import RiskConfig
+from citybrain.dashboard import auth, shell
+from citybrain.dashboard.context import Context, configure
+from citybrain.dashboard.i18n import html_lang
 from citybrain.settings import Settings
 
-PAGES = ("citybrain.dashboard.pages.overview",)
+PAGES = (
+    "citybrain.dashboard.pages.overview",
+    "citybrain.dashboard.pages.duty",
+    "citybrain.dashboard.pages.not_found_404",
+)
+
+
+class CityDash(dash.Dash):
+    """Dash with ``<html lang>`` set to the signed-in user's language."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        page = super().interpolate_index(**kwargs)
+        lang = html_lang(auth.current_lang() if flask.has_request_context() else "zh")
+        return page.replace("<html>", f'<html lang="{lang}">', 1)
 
 
 def create_app(settings: Settings) -> dash.Dash:
     if not settings.database_url:
         raise ValueError("the dashboard needs CITYBRAIN_DATABASE_URL")
-    app = dash.Dash(
+    ctx = configure(Context.build(settings))
+    app = CityDash(
         __name__,
         use_pages=True,
         pages_folder="",
@@ -32,13 +48,10 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
     )
-    app.server.config["CITYBRAIN_CITY"] = City.load(settings.config_dir)
-    app.server.config["CITYBRAIN_REFRESH_S"] = settings.dashboard_refresh_s
-    risk = RiskConfig.load(settings.config_dir)
-    data.configure(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1])
+    auth.init(app.server, ctx)
     for module in PAGES:
         importlib.import_module(module)
-    app.layout = dash.html.Div([dash.page_container])
+    app.layout = shell.layout
     return app
 
 

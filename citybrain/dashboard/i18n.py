@@ -24,6 +24,99 @@ STRINGS: dict[str, dict[str, str]] = {
     "db_down": {"zh": "数据库不可用", "en": "DATABASE UNREACHABLE"},
     "district": {"zh": "区县", "en": "district"},
     "events": {"zh": "事件", "en": "events"},
+    # shell and sign-in
+    "sign_in": {"zh": "登录", "en": "Sign in"},
+    "sign_out": {"zh": "退出登录", "en": "Sign out"},
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "remember": {"zh": "保持登录（值守大屏）", "en": "Keep me signed in (wall screens)"},
+    "bad_login": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "too_many": {"zh": "登录失败次数过多，请 {s} 秒后再试", "en": "Too many failed sign-ins: try again in {s} s"},
+    "login_expired": {"zh": "页面已过期，请重新登录", "en": "The form expired: please sign in again"},
+    "other_language": {"zh": "English", "en": "中文"},
+    "forbidden": {"zh": "无权访问此页面", "en": "You may not open this page"},
+    "forbidden_hint": {"zh": "您的账号角色没有此页面的权限，如需开通请联系管理员。",
+                       "en": "Your account's role does not include this page; ask an administrator."},
+    "go_home": {"zh": "返回首页", "en": "Back to the start page"},
+    "not_found": {"zh": "页面不存在", "en": "Page not found"},
+    "not_found_hint": {"zh": "您访问的地址不存在，请从上方导航进入。",
+                       "en": "There is no page at this address; use the navigation above."},
+    "page_overview": {"zh": "全市态势", "en": "Overview"},
+    "page_duty": {"zh": "值班台", "en": "Duty"},
+    "role_viewer": {"zh": "查看", "en": "viewer"},
+    "role_officer": {"zh": "值班员", "en": "officer"},
+    "role_leader": {"zh": "领导", "en": "leader"},
+    "role_admin": {"zh": "管理员", "en": "admin"},
+    "role_wall": {"zh": "大屏", "en": "wall screen"},
+    "local_time": {"zh": "北京时间", "en": "local time"},
+    # duty console
+    "alert_queue": {"zh": "告警队列", "en": "Alert queue"},
+    "col_severity": {"zh": "级别", "en": "Level"},
+    "col_title": {"zh": "告警", "en": "Alert"},
+    "col_district": {"zh": "区县", "en": "District"},
+    "col_state": {"zh": "状态", "en": "State"},
+    "col_assignee": {"zh": "处置人", "en": "Owner"},
+    "col_age": {"zh": "持续", "en": "Age"},
+    "col_escalation": {"zh": "升级", "en": "Esc."},
+    "col_next_escalation": {"zh": "下次升级", "en": "Next esc."},
+    "col_opened": {"zh": "发生时间", "en": "Opened"},
+    "filter_district": {"zh": "全部区县", "en": "All districts"},
+    "filter_severity": {"zh": "全部级别", "en": "All severities"},
+    "filter_state": {"zh": "全部状态", "en": "All states"},
+    "filter_mine": {"zh": "指派给我", "en": "Assigned to me"},
+    "filter_muted": {"zh": "含已静默", "en": "Include muted"},
+    "state_unacked": {"zh": "未确认", "en": "unacked"},
+    "state_acked": {"zh": "已确认", "en": "acked"},
+    "state_cleared": {"zh": "已恢复", "en": "cleared"},
+    "state_active": {"zh": "持续中", "en": "active"},
+    "muted_silenced": {"zh": "已静默", "en": "silenced"},
+    "muted_inhibited": {"zh": "已抑制", "en": "inhibited"},
+    "sev_critical": {"zh": "紧急", "en": "critical"},
+    "sev_major": {"zh": "重要", "en": "major"},
+    "sev_minor": {"zh": "次要", "en": "minor"},
+    "sev_warning": {"zh": "提示", "en": "warning"},
+    "no_alerts": {"zh": "当前没有未处置的告警", "en": "No open alerts"},
+    "select_alert": {"zh": "在队列中选择一条告警以查看详情和处置", "en": "Select an alert in the queue to see and act on it"},
+    "act_ack": {"zh": "确认", "en": "Acknowledge"},
+    "act_assign": {"zh": "指派", "en": "Assign"},
+    "act_comment": {"zh": "添加备注", "en": "Comment"},
+    "act_resolve": {"zh": "处置完成", "en": "Resolve"},
+    "act_silence": {"zh": "静默", "en": "Silence"},
+    "assign_to": {"zh": "指派给…", "en": "Assign to…"},
+    "comment_text": {"zh": "备注内容", "en": "Comment"},
+    "resolve_note": {"zh": "处置说明（必填）", "en": "What was done (required)"},
+    "silence_minutes": {"zh": "静默分钟数", "en": "Minutes"},
+    "silence_reason": {"zh": "静默原因（必填）", "en": "Reason (required)"},
+    "silence_scope_district": {"zh": "本区县此类告警", "en": "this rule in this district"},
+    "silence_scope_rule": {"zh": "全市此类告警", "en": "this rule city-wide"},
+    "done_ack": {"zh": "已确认", "en": "Acknowledged"},
+    "done_assign": {"zh": "已指派给 {who}", "en": "Assigned to {who}"},
+    "done_comment": {"zh": "备注已记录", "en": "Comment recorded"},
+    "done_resolve": {"zh": "已处置完成", "en": "Resolved"},
+    "done_silence": {"zh": "已静默 {m} 分钟", "en": "Silenced for {m} min"},
+    "conflict_ack": {"zh": "该告警已由 {who} 于 {at} 确认", "en": "Already acknowledged by {who} at {at}"},
+    "conflict_resolve": {"zh": "该告警已由 {who} 于 {at} 处置完成", "en": "Already resolved by {who} at {at}"},
+    "need_note": {"zh": "请填写处置说明", "en": "A note saying what was done is required"},
+    "need_text": {"zh": "请填写备注内容", "en": "Write the comment first"},
+    "need_reason": {"zh": "请填写静默原因和时长", "en": "A silence needs a reason and a duration"},
+    "need_assignee": {"zh": "请选择处置人", "en": "Choose whom to assign"},
+    "read_only": {"zh": "只读：领导可查看值班台，处置由值班员完成", "en": "Read-only: officers act on alerts"},
+    "history": {"zh": "处置记录", "en": "History"},
+    "cases_title": {"zh": "在办市民诉求（紧急优先）", "en": "Open citizen cases (emergencies first)"},
+    "col_case": {"zh": "诉求编号", "en": "Case"},
+    "col_category": {"zh": "类别", "en": "Category"},
+    "col_urgency": {"zh": "紧急程度", "en": "Urgency"},
+    "col_deadline": {"zh": "办理时限", "en": "Deadline"},
+    "col_time_left": {"zh": "剩余时间", "en": "Time left"},
+    "urgency_emergency": {"zh": "紧急", "en": "emergency"},
+    "urgency_normal": {"zh": "一般", "en": "normal"},
+    "overdue": {"zh": "已超期", "en": "overdue"},
+    "cases_summary": {"zh": "在办 {open} 件 · 紧急 {emergencies} 件 · 超期 {overdue} 件",
+                      "en": "{open} open · {emergencies} emergencies · {overdue} overdue"},
+    "new_critical": {"zh": "新的紧急告警，请立即确认", "en": "New critical alert: acknowledge it now"},
+    "enable_sound": {"zh": "开启提示音", "en": "Enable sound"},
+    "max_escalation": {"zh": "已达最高级", "en": "at top level"},
+    "action_failed": {"zh": "操作未完成：{why}", "en": "Not done: {why}"},
 }
 
 
@@ -39,6 +132,43 @@ INDICATORS: dict[str, dict[str, str]] = {
     "open_emergencies": {"zh": "紧急诉求未办结", "en": "open emergency cases"},
     "overdue_cases": {"zh": "诉求超期", "en": "overdue cases"},
 }
+ACTIONS: dict[str, dict[str, str]] = {
+    "open": {"zh": "告警产生", "en": "opened"},
+    "update": {"zh": "数值更新", "en": "updated"},
+    "acknowledge": {"zh": "确认", "en": "acknowledged"},
+    "assign": {"zh": "指派", "en": "assigned"},
+    "comment": {"zh": "备注", "en": "comment"},
+    "escalate": {"zh": "升级", "en": "escalated"},
+    "clear": {"zh": "恢复", "en": "cleared"},
+    "resolve": {"zh": "处置完成", "en": "resolved"},
+    "silence": {"zh": "静默", "en": "silenced"},
+    "unmute": {"zh": "解除静默", "en": "unmuted"},
+    "repeat": {"zh": "重复通知", "en": "notified again"},
+    "edit_silence": {"zh": "修改静默", "en": "silence changed"},
+    "expire_silence": {"zh": "提前解除静默", "en": "silence lifted"},
+}
+SENSOR_KINDS: dict[str, dict[str, str]] = {
+    "water_level": {"zh": "水位", "en": "water level"},
+    "gas": {"zh": "燃气浓度", "en": "gas"},
+    "pm25": {"zh": "PM2.5", "en": "PM2.5"},
+    "noise": {"zh": "噪声", "en": "noise"},
+    "temperature": {"zh": "温度", "en": "temperature"},
+}
+# what each rule type's alert says, from its labels and value; {district} is the district's name
+ALERT_TITLES: dict[str, dict[str, str]] = {
+    "risk_level": {"zh": "{district}风险达{level}（评分 {value:.0f}）", "en": "{district} risk at {level} (score {value:.0f})"},
+    "sensor_threshold": {"zh": "{district}{kind}超限：{value:g}（限值 {limit:g}）",
+                         "en": "{district}: {kind} {value:g} over the limit {limit:g}"},
+    "camera_cluster": {"zh": "{district} {value:.0%} 视频点位离线", "en": "{district}: {value:.0%} of video points down"},
+    "camera_offline": {"zh": "{district}视频点位离线 {minutes:.0f} 分钟", "en": "{district}: a video point down for {minutes:.0f} min"},
+    "case_unassigned": {"zh": "{district}紧急诉求（{category}）{minutes:.0f} 分钟未派单",
+                        "en": "{district}: emergency case ({category}) unassigned for {minutes:.0f} min"},
+    "case_overdue": {"zh": "{district}诉求（{category}）超期 {minutes:.0f} 分钟",
+                     "en": "{district}: case ({category}) overdue by {minutes:.0f} min"},
+    "no_data_device": {"zh": "{district}{kind}传感器 {minutes:.0f} 分钟无数据",
+                       "en": "{district}: a {kind} sensor silent for {minutes:.0f} min"},
+    "no_data_district": {"zh": "{district} {minutes:.0f} 分钟无数据上报", "en": "{district}: no data for {minutes:.0f} min"},
+}
 LEVELS: dict[str, dict[str, str]] = {
     "blue": {"zh": "蓝色 IV级", "en": "Blue IV"},
     "yellow": {"zh": "黄色 III级", "en": "Yellow III"},
@@ -53,6 +183,19 @@ def indicator_name(key: str, lang: str) -> str:
 
 def level_name(level: str, lang: str) -> str:
     return LEVELS[level][lang_of(lang)]
+
+
+def action_name(action: str, lang: str) -> str:
+    return ACTIONS.get(action, {}).get(lang_of(lang), action)
+
+
+def sensor_kind(kind: str | None, lang: str) -> str:
+    return SENSOR_KINDS.get(kind or "", {}).get(lang_of(lang), kind or "")
+
+
+def html_lang(lang: str) -> str:
+    """The value of <html lang>."""
+    return "zh-CN" if lang_of(lang) == "zh" else "en"
 
 
 def lang_of(value: str | None) -> str:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,10 +27,20 @@ class CitySpec(BaseModel):
     name_zh: str
     name_en: str
     adcode: str = Field(pattern=r"^\d{6}$")
+    timezone: str = Field(description="IANA time zone the city's staff read times in, e.g. Asia/Shanghai")
     center: tuple[float, float]
     boundaries: str
     appeals_per_year: int = Field(ge=0, description="citizen appeals (hotline cases) a year, city-wide")
     districts: list[DistrictSpec] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a known IANA time zone (for example Asia/Shanghai)") from None
+        return name
 
     @field_validator("districts")
     @classmethod
@@ -61,6 +72,11 @@ class City:
         if missing:
             raise ConfigError(f"{geo_path}: no boundary for district(s) {', '.join(missing)}")
         return cls(spec, geojson)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone: screens show local time, never UTC."""
+        return ZoneInfo(self.spec.timezone)
 
     @property
     def districts(self) -> list[DistrictSpec]:

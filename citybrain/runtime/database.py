@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import subprocess
 import time
+import urllib.parse
 import warnings
 from pathlib import Path
 
@@ -57,3 +60,39 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
     host = info.get("host", "localhost")
     return f"{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+APP_ROLE = "citybrain_app"
+APP_PASSWORD_FILE = "app-db-password"
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """``url`` (a URL or a key=value conninfo) with another user and password."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        host = parts.netloc.rpartition("@")[2]
+        auth = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}"
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}@{host}"))
+    return psycopg.conninfo.make_conninfo(url, user=user, password=password)
+
+
+def app_database_url(owner_url: str, app_url: str | None, data_dir: Path) -> str:
+    """The application role's URL: as configured, or role citybrain_app on the owner's server with a
+    password generated once and kept (readable by this user only) in the data directory."""
+    if app_url:
+        return app_url
+    secret = data_dir / APP_PASSWORD_FILE
+    if not secret.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    return with_credentials(owner_url, APP_ROLE, secret.read_text().strip())
+
+
+def running_embedded_url(data_dir: Path) -> str | None:
+    """The owner URL of the embedded database `up` runs from ``data_dir``, when it is running."""
+    socket_dir = data_dir / "pg"
+    if not any(socket_dir.glob(".s.PGSQL.*")):
+        return None
+    return f"postgresql://postgres@/{DATABASE}?host={socket_dir}"

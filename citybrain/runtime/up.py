@@ -9,6 +9,9 @@ import time
 import urllib.error
 import urllib.request
 
+import psycopg
+
+from citybrain import accounts
 from citybrain.alerts.rules import RulesConfig
 from citybrain.geo.city import City
 from citybrain.geo.registry import build_registry
@@ -20,6 +23,7 @@ from citybrain.settings import Settings
 from citybrain.store.migrate import migrate
 from citybrain.store.policies import StorageConfig, apply_policies
 from citybrain.store.registry import seed_city
+from citybrain.store.roles import ensure_app_role
 
 DASHBOARD_START_TIMEOUT_S = 90.0
 
@@ -36,13 +40,29 @@ def check_config(settings: Settings) -> None:
     RulesConfig.load(settings.config_dir)
 
 
-def prepare_database(url: str, settings: Settings) -> dict[str, int]:
-    """Apply migrations and storage policies, and load the city and its device registry."""
+def prepare_database(url: str, settings: Settings, app_url: str | None = None) -> dict[str, int]:
+    """Apply migrations and storage policies, load the city and its device registry, and (given its
+    URL) set up the application's least-privilege role."""
     migrate(url, mode=settings.storage_mode)
     counts: dict = {"storage": apply_policies(url, StorageConfig.load(settings.config_dir))}
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    return counts | seed_city(url, city, cameras, sensors)
+    counts |= seed_city(url, city, cameras, sensors)
+    if app_url:
+        counts["app_role"] = ensure_app_role(url, app_url)
+    return counts
+
+
+def first_admin(url: str, settings: Settings) -> str:
+    """Create the first administrator when there is no account; say how to sign in."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        generated = accounts.ensure_first_admin(conn, settings.admin_user, settings.admin_password)
+        if generated:
+            return (f"user {settings.admin_user}, password {generated}  (shown once; change it with"
+                    f" `citybrain users passwd {settings.admin_user}`)")
+        if settings.admin_password and accounts.get_or_none(conn, settings.admin_user):
+            return f"user {settings.admin_user}, password from CITYBRAIN_ADMIN_PASSWORD"
+        return "with your account (`citybrain users list`, `citybrain users add NAME --role officer`)"
 
 
 def _wait_for_http(url: str, supervisor: Supervisor, timeout_s: float) -> None:
@@ -89,11 +109,16 @@ def up(settings: Settings) -> None:
             supervisor.adopt("broker", proc, log_dir / "broker.log")
             echo(f"broker     embedded Kafka-compatible broker on {bootstrap}")
         broker.ensure_topics(bootstrap, settings.partitions)
-        counts = prepare_database(database_url, settings)
-        echo(f"storage    {counts['storage']} mode")
+        app_url = database.app_database_url(database_url, settings.app_database_url, data_dir)
+        counts = prepare_database(database_url, settings, app_url)
+        echo(f"storage    {counts['storage']} mode; worker and dashboard connect as role {counts['app_role']}")
         echo(f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors")
 
-        env.update(CITYBRAIN_DATABASE_URL=database_url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap)
+        sign_in = first_admin(database_url, settings)
+        # the children get the application role only, never the owner's URL
+        env.update(CITYBRAIN_DATABASE_URL=app_url, CITYBRAIN_APP_DATABASE_URL=app_url,
+                   CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap)
+        env.pop("CITYBRAIN_ADMIN_PASSWORD", None)
         me = [sys.executable, "-m", "citybrain"]
         supervisor.start("dashboard", [*me, "dashboard"])
         supervisor.start("worker", [*me, "worker"])
@@ -101,6 +126,7 @@ def up(settings: Settings) -> None:
         url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
         _wait_for_http(url, supervisor, DASHBOARD_START_TIMEOUT_S)
         echo(f"logs       {log_dir}")
+        echo(f"sign in    {sign_in}")
         echo(f"\ncitybrain is up: {url}   (Ctrl-C stops everything)")
         while True:
             time.sleep(0.5)

@@ -22,11 +22,14 @@ SELECT d.adcode, d.name_zh, d.name_en, coalesce(e.events, 0) AS events
   FROM districts d
   LEFT JOIN (
         SELECT district, count(*) AS events FROM (
-            SELECT district FROM readings WHERE event_time > now() - make_interval(secs => %(window)s)
+            SELECT district FROM readings WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+              AND event_time <= coalesce(%(at)s, now())
             UNION ALL
-            SELECT district FROM camera_status WHERE event_time > now() - make_interval(secs => %(window)s)
+            SELECT district FROM camera_status WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+              AND event_time <= coalesce(%(at)s, now())
             UNION ALL
-            SELECT district FROM case_events WHERE event_time > now() - make_interval(secs => %(window)s)
+            SELECT district FROM case_events WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+              AND event_time <= coalesce(%(at)s, now())
         ) recent GROUP BY district
   ) e ON e.district = d.adcode
  ORDER BY d.adcode
@@ -65,10 +68,10 @@ class CityTotals:
     cleared_unacked: int = 0
 
 
-def district_activity(conn: psycopg.Connection, window_s: float = 60.0) -> list[dict]:
-    """Events per district in the last ``window_s`` seconds, every district listed."""
+def district_activity(conn: psycopg.Connection, window_s: float = 60.0, at: datetime | None = None) -> list[dict]:
+    """Events per district in the ``window_s`` seconds up to ``at`` (default now), every district listed."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(ACTIVITY_SQL, {"window": window_s}).fetchall()
+        return cur.execute(ACTIVITY_SQL, {"window": window_s, "at": at}).fetchall()
 
 
 def city_totals(conn: psycopg.Connection, activity: list[dict], window_s: float = 60.0) -> CityTotals:
@@ -199,15 +202,18 @@ LATEST_RISK_SQL = """
 SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level, i.final,
        i.sub_values, i.contributions
   FROM indicators i JOIN districts d ON d.adcode = i.district
- WHERE i.window_s = %(window_s)s AND i.window_end > now() - make_interval(secs => %(max_age)s)
+ WHERE i.window_s = %(window_s)s AND i.window_end > coalesce(%(at)s, now()) - make_interval(secs => %(max_age)s)
+   AND i.window_end <= coalesce(%(at)s, now()) + interval '1 minute'
  ORDER BY i.district, i.window_end DESC
 """
 
 
-def latest_risk(conn: psycopg.Connection, window_s: int, max_age_s: float = 600.0) -> list[dict]:
-    """Each district's newest indicator row for ``window_s`` (provisional or final), if recent."""
+def latest_risk(conn: psycopg.Connection, window_s: int, max_age_s: float = 600.0,
+                at: datetime | None = None) -> list[dict]:
+    """Each district's newest indicator row for ``window_s`` (provisional or final) at ``at`` (default now),
+    if recent then."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(LATEST_RISK_SQL, {"window_s": window_s, "max_age": max_age_s}).fetchall()
+        return cur.execute(LATEST_RISK_SQL, {"window_s": window_s, "max_age": max_age_s, "at": at}).fetchall()
 
 
 def risk_series(conn: psycopg.Connection, district: str, window_s: int, start: datetime, end: datetime) -> list[dict]:

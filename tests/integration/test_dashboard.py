@@ -1,30 +1,17 @@
-"""The dashboard served by `citybrain dashboard` over a seeded database, in headless Chromium."""
+"""The dashboard served by `citybrain dashboard` over a seeded database, in headless Chromium:
+the overview wall page inside the shell, signed in."""
 
 import json
 import threading
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from playwright.sync_api import sync_playwright
 
-from citybrain.dashboard.data import SnapshotCache
-from citybrain.runtime.supervisor import stop_process_group
+from citybrain.dashboard.sources import Sources
 from citybrain.store.writer import READINGS, BatchWriter
-from tests.helpers import free_port, start_citybrain, wait_until
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from tests.integration.conftest import offline_page, sign_in
 
 
 def add_risk(url, district: str, level: str, score: float, window_s: int = 900) -> None:
@@ -47,52 +34,16 @@ def add_recent_readings(url, registry, district: str, n: int) -> None:
         BatchWriter(conn, READINGS).write(rows)
 
 
-@pytest.fixture
-def dashboard_url(seeded_url, registry, tmp_path):
-    add_recent_readings(seeded_url, registry, "510104", 42)
-    port = free_port()
-    proc = start_citybrain(["dashboard"], tmp_path / "dashboard.log", database_url=seeded_url,
-                           dashboard_port=port, dashboard_refresh_s=1)
-    url = f"http://127.0.0.1:{port}/"
-
-    def answers():
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            assert proc.poll() is None, (tmp_path / "dashboard.log").read_text()
-            return False
-
-    wait_until(answers, 60, what="the dashboard to answer")
-    yield url
-    stop_process_group(proc, grace_s=5)
-
-
-def open_offline(browser, url):
-    """A page that may reach only localhost; returns (page, list of refused external URLs)."""
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    refused = []
-
-    def route(r):
-        if r.request.url.startswith(("http://127.0.0.1", "http://localhost")):
-            r.continue_()
-        else:
-            refused.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.goto(url)
-    return page, refused
-
-
 MAP_LEVELS = (
     "() => { const d = document.querySelector('#overview-map .js-plotly-plot').data[0];"
     " return Object.fromEntries(d.locations.map((code, i) => [code, d.z[i]])); }"
 )
 
 
-def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard_url, seeded_url):
-    page, refused = open_offline(browser, dashboard_url)
+def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard_url, seeded_url, registry):
+    add_recent_readings(seeded_url, registry, "510104", 42)
+    page, refused = offline_page(browser)
+    sign_in(page, dashboard_url, "zhaoliu")
     page.wait_for_selector(".kpi-value", timeout=30_000)
     page.wait_for_function("document.querySelectorAll('.choroplethlocation').length === 20", timeout=30_000)
     levels = page.evaluate(MAP_LEVELS)
@@ -113,35 +64,84 @@ def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard
     assert panel.first.locator(".risk-district").inner_text() == "锦江区"
     assert "红色 I级 · 80" in panel.first.inner_text()
     assert panel.first.locator("li").first.inner_text().startswith("视频点位离线")
-    assert "ok" in page.locator("#overview-freshness").get_attribute("class")
+    page.wait_for_function("document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000)
+    assert "UTC" not in page.locator("#shell-freshness").inner_text()
     assert refused == [], f"the dashboard tried to reach the internet: {refused}"
-    page.close()
+    page.context.close()
 
 
-def test_english_ui(browser, dashboard_url):
-    page, refused = open_offline(browser, dashboard_url + "?lang=en")
+def test_shell_language_clock_user_and_404(browser, dashboard_url):
+    page, refused = offline_page(browser)
+    sign_in(page, dashboard_url, "wangwu")
+    page.wait_for_selector(".kpi-value", timeout=30_000)
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.locator(".shell-user").inner_text().startswith("王五")
+    assert [a.inner_text() for a in page.locator(".shell-nav a").all()] == ["全市态势", "值班台"]
+    # the clock shows Chengdu's time (UTC+8), not UTC
+    page.wait_for_function("document.querySelector('#shell-clock').innerText.length > 0")
+    shown = page.locator("#shell-clock").inner_text()
+    local = datetime.now(UTC) + timedelta(hours=8)
+    assert f"{local:%H:%M}" in shown or f"{local + timedelta(minutes=1):%H:%M}" in shown, shown
+
+    page.goto(dashboard_url + "/?lang=en")
     page.wait_for_selector(".kpi-value", timeout=30_000)
     assert "Operations Centre" in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.lang") == "en"
     assert any("video points" in k for k in page.locator(".kpi").all_inner_texts())
+
+    page.goto(dashboard_url + "/?lang=zh")
+    response = page.goto(dashboard_url + "/no-such-page")
+    assert response.status == 404
+    page.wait_for_selector(".message-page", timeout=30_000)
+    assert "页面不存在" in page.locator(".message-page").inner_text()
+
+    page.click(".sign-out button")
+    page.wait_for_selector("#username")
+    assert page.goto(dashboard_url + "/duty").url.startswith(dashboard_url + "/login")
     assert refused == []
-    page.close()
+    page.context.close()
 
 
-def test_many_screens_cost_one_query_per_interval(seeded_url):
-    cache = SnapshotCache(seeded_url, ttl_s=3600)
+def test_many_screens_cost_one_query_per_interval(app_url):
+    sources = Sources(app_url, ttl_s=3600)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.snapshot())) for _ in range(25)]
+    threads = [threading.Thread(target=lambda: results.append(sources.city.read())) for _ in range(25)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert cache.queries_run == 1
+    assert sources.city.queries_run == 1
     assert len({id(r) for r in results}) == 1 and results[0].error is None
-    assert results[0].totals.cameras == 2000
+    assert results[0].value.totals.cameras == 2000
+    # a past moment is read once too, and separately from now
+    past = datetime.now(UTC) - timedelta(hours=1)
+    assert sources.city.read(at=past) is sources.city.read(at=past)
+    assert sources.city.queries_run == 2
 
 
 def test_unreachable_database_keeps_the_last_picture_and_says_so(tmp_path):
-    cache = SnapshotCache(f"postgresql://nobody@/x?host={tmp_path}&connect_timeout=1", ttl_s=0)
-    cache.pool.timeout = 2
-    snapshot = cache.snapshot()
-    assert snapshot.error and snapshot.totals is None
+    sources = Sources(f"postgresql://nobody@/x?host={tmp_path}&connect_timeout=1", ttl_s=0)
+    sources.pool.timeout = 2
+    reading = sources.city.read()
+    assert reading.error and reading.value is None
+
+
+@pytest.mark.parametrize("lang", ["zh"])
+def test_login_page_is_chinese_and_sets_safe_cookies(browser, dashboard_url, lang):
+    page, _ = offline_page(browser)
+    page.goto(dashboard_url + "/")
+    assert page.url.startswith(dashboard_url + "/login")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert "登录" in page.locator("button[type=submit]").inner_text()
+    page.fill("#username", "wangwu")
+    page.fill("#password", "wrong-password")
+    page.click("button[type=submit]")
+    assert "用户名或密码错误" in page.locator(".login-error").inner_text()
+    page.fill("#password", "correct-horse-42")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".kpi-value", timeout=30_000)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["citybrain_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    assert cookies["_csrf_token"]["sameSite"] == "Strict"
+    page.context.close()

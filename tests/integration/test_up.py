@@ -57,6 +57,13 @@ def test_up_serves_the_dashboard_and_sigint_stops_every_child(tmp_path):
         first = wait_until(lambda: camera_status_rows(data_dir), 90, 1.0, "events in the database")
         children = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
         assert len(children) >= 4  # broker, dashboard, worker, simulator
+        # the first run creates an administrator and says how to sign in; the worker and dashboard
+        # connect as the application role and are never given the owner's URL
+        assert "sign in    user admin, password " in log.read_text()
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            cmdline = " ".join(child.cmdline())
+            if cmdline.endswith((" worker", " dashboard")):
+                assert "//citybrain_app:" in child.environ()["CITYBRAIN_DATABASE_URL"], cmdline
         # a worker that dies is started again, and the events keep arriving
         worker = next(p for p in psutil.Process(proc.pid).children() if p.cmdline()[-1:] == ["worker"])
         worker.kill()

@@ -49,6 +49,17 @@ def test_duplicate_district_is_refused(tmp_path):
         City.load(write_city(tmp_path, text))
 
 
+def test_the_city_time_zone_is_validated():
+    assert str(City.load(PROJECT_ROOT / "config").tz) == "Asia/Shanghai"
+
+
+def test_an_unknown_time_zone_is_named(tmp_path):
+    text = (PROJECT_ROOT / "config/city.yaml").read_text(encoding="utf-8").replace(
+        "timezone: Asia/Shanghai", "timezone: Asia/Chengdu")
+    with pytest.raises(ConfigError, match="timezone: .*'Asia/Chengdu' is not a known IANA time zone"):
+        City.load(write_city(tmp_path, text))
+
+
 def test_storage_config_names_file_and_key(tmp_path):
     from citybrain.store.policies import StorageConfig
 

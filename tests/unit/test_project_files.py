@@ -48,3 +48,10 @@ def test_docker_compose_describes_a_working_deployment():
     wsgi = re.search(r"(citybrain\.[\w.]+):server", " ".join(services["dashboard"]["entrypoint"])).group(1)
     assert importlib.util.find_spec(wsgi) is not None
     assert (PROJECT_ROOT / "Dockerfile").exists()
+    # migrations run as the owner and set up the application role the long-running services use
+    migrate_env = services["migrate"]["environment"]
+    assert migrate_env["CITYBRAIN_DATABASE_URL"].startswith("postgresql://citybrain:")
+    assert migrate_env["CITYBRAIN_APP_DATABASE_URL"].startswith("postgresql://citybrain_app:")
+    for name in ("worker", "dashboard", "simulator"):
+        env = services[name].get("environment") or compose["x-citybrain"]["environment"]
+        assert env["CITYBRAIN_DATABASE_URL"].startswith("postgresql://citybrain_app:"), name

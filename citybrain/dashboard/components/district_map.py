@@ -14,6 +14,7 @@ from __future__ import annotations
 import dash
 import plotly.graph_objects as go
 
+from citybrain.dashboard.components.risk_card import top_drivers
 from citybrain.dashboard.i18n import indicator_name, level_name, t
 from citybrain.geo.city import City
 from citybrain.risk.config import Level
@@ -33,9 +34,8 @@ def graph_config() -> dict:
 def _hover(row: dict | None, lang: str) -> str:
     if row is None:
         return t("no_data", lang)
-    drivers = sorted(row["contributions"].items(), key=lambda kv: kv[1], reverse=True)[:3]
     lines = [f"{level_name(row['level'], lang)} · {row['score']:.0f}"]
-    lines += [f"{indicator_name(k, lang)} +{v:.0f}" for k, v in drivers if v > 0]
+    lines += [f"{indicator_name(k, lang)} +{v:.0f}" for k, v in top_drivers(row)]
     return "<br>".join(lines)
 
 

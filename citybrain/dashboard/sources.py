@@ -1,0 +1,118 @@
+"""Cached readers: one database read per refresh interval per dataset per process, however many screens poll.
+
+Every page reads through a ``Reader``. The first caller in an interval runs
+the query under the reader's lock and every other caller gets the same
+result. Each read takes an ``at`` time: ``None`` is "now" (cached for the
+interval); a past moment is cached by that moment, so replaying pages share
+reads too. A reader keyed by an argument (one alert's history) caches per key.
+
+When the database fails, the previous reading is returned with the error
+attached, so screens keep the last known picture and say that it is stale.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from citybrain.store import duty, queries
+from citybrain.store import users as user_store
+
+T = TypeVar("T")
+ACTIVITY_WINDOW_S = 60.0
+PAST_READINGS_KEPT = 64
+
+
+@dataclass(frozen=True)
+class Reading(Generic[T]):
+    value: T | None
+    taken_at: datetime  # when the database answered (UTC)
+    at: datetime        # the moment the data describes (UTC)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CityPicture:
+    activity: list[dict]
+    totals: queries.CityTotals
+    risk: list[dict]
+
+
+class Reader(Generic[T]):
+    """One dataset: ``fetch(conn, at, key)`` run at most once per ``ttl_s`` per (key, at); ``at`` None is now."""
+
+    def __init__(self, name: str, pool: ConnectionPool,
+                 fetch: Callable[[psycopg.Connection, datetime | None, Any], T],
+                 ttl_s: float) -> None:
+        self.name, self.pool, self.fetch, self.ttl_s = name, pool, fetch, ttl_s
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, tuple[float, Reading[T]]] = OrderedDict()
+        self.queries_run = 0
+
+    def read(self, at: datetime | None = None, key: Hashable = None) -> Reading[T]:
+        cache_key = (key, at)
+        with self._lock:
+            hit = self._cache.get(cache_key)
+            if hit is not None and (at is not None or time.monotonic() - hit[0] < self.ttl_s):
+                return hit[1]
+            reading = self._fetch(at, key, hit[1] if hit else None)
+            self._cache[cache_key] = (time.monotonic(), reading)
+            self._cache.move_to_end(cache_key)
+            while len(self._cache) > PAST_READINGS_KEPT:
+                self._cache.popitem(last=False)
+            return reading
+
+    def invalidate(self) -> None:
+        """Forget live readings, so the next read sees a change this process just made."""
+        with self._lock:
+            for cache_key in [k for k in self._cache if k[1] is None]:
+                del self._cache[cache_key]
+
+    def _fetch(self, at: datetime | None, key, previous: Reading[T] | None) -> Reading[T]:
+        try:
+            if self.pool.closed:
+                self.pool.open(wait=False)
+            with self.pool.connection() as conn:
+                value = self.fetch(conn, at, key)
+            self.queries_run += 1
+            now = datetime.now(UTC)
+            return Reading(value, now, at or now)
+        except Exception as exc:  # a dashboard never dies of a database hiccup
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if previous is not None:
+                return replace(previous, error=error)
+            return Reading(None, datetime.now(UTC), at or datetime.now(UTC), error)
+
+
+class Sources:
+    """Every dataset the pages read, sharing one small connection pool per process."""
+
+    def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900) -> None:
+        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=False,
+                                   kwargs={"autocommit": True}, timeout=5)
+
+        def city(conn, at, _key) -> CityPicture:
+            activity = queries.district_activity(conn, ACTIVITY_WINDOW_S, at=at)
+            totals = queries.city_totals(conn, activity, ACTIVITY_WINDOW_S)
+            return CityPicture(activity, totals, queries.latest_risk(conn, risk_window_s, at=at))
+
+        self.city = Reader("city", self.pool, city, ttl_s)
+        self.alerts = Reader("alerts", self.pool, lambda conn, at, _k: duty.alert_queue(conn, at), ttl_s)
+        self.alert_history = Reader("alert_history", self.pool,
+                                    lambda conn, at, alert_id: duty.alert_history(conn, alert_id, at), ttl_s)
+        self.cases = Reader("cases", self.pool, lambda conn, at, _k: duty.open_cases(conn, at), ttl_s)
+        self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)
+
+    def connection(self):
+        """A pooled connection for the few writes the dashboard makes itself (the sign-in audit)."""
+        if self.pool.closed:
+            self.pool.open(wait=False)
+        return self.pool.connection()
