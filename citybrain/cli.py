@@ -395,9 +395,7 @@ def dlq_list(
 
     from citybrain.store import dead_letters
 
-    settings = load_settings()
-    need(settings, "database_url")
-    with psycopg.connect(settings.database_url) as conn:
+    with psycopg.connect(app_url(load_settings())) as conn:
         rows = dead_letters.listing(conn, reason=reason, topic=topic, limit=limit)
     typer.echo(f"{'id':>7} {'received UTC':19} {'source':24} {'reason':22} {'bytes':>9} detail")
     for r in rows:
@@ -414,9 +412,7 @@ def dlq_show(dead_letter_id: int) -> None:
 
     from citybrain.store import dead_letters
 
-    settings = load_settings()
-    need(settings, "database_url")
-    with psycopg.connect(settings.database_url) as conn:
+    with psycopg.connect(app_url(load_settings())) as conn:
         found = dead_letters.get(conn, [dead_letter_id])
     if not found:
         fail(f"no dead letter {dead_letter_id}")
@@ -433,7 +429,7 @@ def dlq_show(dead_letter_id: int) -> None:
 @dlq_app.command("replay")
 def dlq_replay(
     ids: Annotated[list[int], typer.Argument(help="Dead letter ids.")],
-    actor: Annotated[str, typer.Option("--as", help="Your name, recorded with the dead letter.")],
+    actor: Annotated[str, typer.Option("--as", help="Your user name (an enabled officer or admin account).")],
     fixed: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                                help="Send this file's contents instead (one id only).")] = None,
 ) -> None:
@@ -444,10 +440,11 @@ def dlq_replay(
     from citybrain.store import dead_letters
 
     settings = load_settings()
-    need(settings, "database_url", "kafka_bootstrap")
+    need(settings, "kafka_bootstrap")
     if fixed is not None and len(ids) != 1:
         raise typer.BadParameter("--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed")
-    with psycopg.connect(settings.database_url) as conn:
+    me = _officer(actor)
+    with psycopg.connect(app_url(settings)) as conn:
         found = dead_letters.get(conn, ids)
         missing = sorted(set(ids) - {d["id"] for d in found})
         if missing:
@@ -461,7 +458,7 @@ def dlq_replay(
             key = bytes(d["key"]) if d["key"] is not None else None
             producer.send(d["source_topic"], key=key, value=value).get(timeout=30)
         producer.close()
-        dead_letters.mark_replayed(conn, ids, actor)
+        dead_letters.mark_replayed(conn, ids, me)
     typer.echo(f"re-sent {len(found)} dead letter(s) to their topics")
 
 

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from citybrain import accounts
 from citybrain.events import CaseEvent, IoTReading, Topic
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
@@ -72,8 +73,12 @@ def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(bo
     assert len(copy.value) == 65_536 and headers["truncated"] == b"true"
     assert headers["payload_size"] == str(len(huge)).encode() and headers["source_topic"] == b"iot.readings"
 
-    # an operator lists, reads, fixes and re-sends
+    # an operator lists, reads, fixes and re-sends, as a named account
+    with psycopg.connect(seeded_url) as conn:
+        accounts.add(conn, "ops", "officer", "a long enough passphrase", "运维 王五")
     env = {"database_url": seeded_url, "kafka_bootstrap": bootstrap}
+    nobody = run_citybrain(["dlq", "replay", str(found[0]["id"]), "--as", "nobody"], **env)
+    assert nobody.returncode == 2 and "nobody" in nobody.stderr
     listing = run_citybrain(["dlq", "list"], **env)
     assert listing.returncode == 0 and "conflicting_duplicate" in listing.stdout and "too_large" in listing.stdout
     bad = by_reason["invalid"]
