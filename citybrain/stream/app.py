@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=1.0,
         broker_rebalance_timeout=10.0,
         web_enabled=False,
+        datadir=str(settings.data_dir / "faust" / "{conf.name}"),  # not the current directory
     )
     database_url = settings.database_url
     risk = RiskConfig.load(settings.config_dir)
