@@ -94,6 +94,7 @@ class WorkerApp(faust.App):
 def create_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap or not settings.database_url:
         raise ValueError("the worker needs CITYBRAIN_KAFKA_BOOTSTRAP and CITYBRAIN_DATABASE_URL")
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = WorkerApp(
         settings.worker_id,
         broker=broker_url(settings.kafka_bootstrap),
