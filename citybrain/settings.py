@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     sim_rate: float = Field(200.0, gt=0, description="Simulator events per second, all streams together.")
     partitions: int = Field(4, ge=1, description="Partitions of each topic created by citybrain.")
     worker_id: str = Field("citybrain-worker", description="Faust application id (consumer group).")
-    batch_size: int = Field(2_000, ge=1, description="Max events the worker writes in one COPY batch.")
-    batch_within_s: float = Field(0.5, gt=0, description="Max seconds the worker waits to fill a batch.")
+    batch_size: int = Field(20_000, ge=1, description="Max events the worker fetches and stores in one transaction.")
+    batch_within_s: float = Field(0.5, gt=0, description="Max seconds the worker waits for records when none have arrived.")
     max_future_s: float = Field(300.0, ge=0, description="Events dated further in the future go to the DLQ.")
     max_event_age_days: int | None = Field(
         None, ge=1, description="Events older than this many days go to the DLQ as too_old (unset: the raw retention)."

@@ -274,7 +274,7 @@ def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = pri
 
             def start_worker(url: str, group: str) -> tuple[object, Path]:
                 supervisor.env.update(CITYBRAIN_DATABASE_URL=url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap,
-                                      CITYBRAIN_WORKER_ID=group, CITYBRAIN_BATCH_SIZE="20000")
+                                      CITYBRAIN_WORKER_ID=group)
                 child = supervisor.start(f"worker-{next(starts)}", [sys.executable, "-m", "citybrain", "worker"])
                 return child.proc, child.log_path
 
