@@ -248,3 +248,31 @@ def test_disabling_an_account_or_changing_its_password_signs_it_out(browser, das
     for page in (viewer, officer):
         assert page.goto(dashboard_url + "/").url.startswith(dashboard_url + "/login")
         page.context.close()
+
+
+def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(browser, dashboard_url, app_url, seeded_url):
+    open_flood_alert(app_url)
+    page, _ = offline_page(browser, (1920, 1080))
+    sign_in(page, dashboard_url, "wangwu", "/duty")
+    page.locator(ROW).first.wait_for(timeout=30_000)
+    page.locator(ROW).first.click()
+    page.click("#duty-silence")
+    page.wait_for_selector(".duty-message.warn", timeout=10_000)  # no reason yet
+    page.fill("#duty-silence-reason", "防汛抢险中，已派员")
+    page.click("#duty-silence")
+    page.wait_for_function("document.querySelector('.duty-message').innerText === '已静默 60 分钟'", timeout=10_000)
+
+    page.click("#duty-silence-scope")
+    page.get_by_role("option", name="按标签匹配").click()
+    page.fill("#duty-silence-matchers", "district")  # not a matcher: the service says why
+    page.click("#duty-silence")
+    page.wait_for_function("document.querySelector('.duty-message').innerText.includes('not a matcher')",
+                           timeout=10_000)
+    page.fill("#duty-silence-matchers", 'district=510116 rule=~"water_.*"')
+    page.click("#duty-silence")
+    page.wait_for_function("document.querySelector('.duty-message').className.includes('ok')", timeout=10_000)
+    with psycopg.connect(seeded_url) as conn:
+        made = conn.execute("SELECT created_by, reason, matchers FROM silences ORDER BY id").fetchall()
+    assert [(who, why) for who, why, _ in made] == [("wangwu", "防汛抢险中，已派员")] * 2
+    assert {m["name"] for m in made[0][2]} == {"rule", "district"}
+    page.context.close()

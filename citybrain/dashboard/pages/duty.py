@@ -40,6 +40,7 @@ GRID_TICK = "duty-grid-tick"
 ACK, ASSIGN, COMMENT, RESOLVE, SILENCE = "duty-ack", "duty-assign", "duty-comment", "duty-resolve", "duty-silence"
 ASSIGNEE, COMMENT_TEXT, NOTE = "duty-assignee", "duty-comment-text", "duty-note"
 SILENCE_MINUTES, SILENCE_REASON, SILENCE_SCOPE = "duty-silence-minutes", "duty-silence-reason", "duty-silence-scope"
+SILENCE_MATCHERS, MATCHERS_ROW = "duty-silence-matchers", "duty-matchers-row"
 ACTION_BUTTONS = (ACK, ASSIGN, COMMENT, RESOLVE, SILENCE)
 ASSIGNABLE = frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN})
 
@@ -85,11 +86,15 @@ def _actions(ctx: Context, lang: str) -> html.Div:
         html.Div(className="action-row", children=[
             dcc.Dropdown(id=SILENCE_SCOPE, clearable=False, value="district", className="scope",
                          options=[{"label": t("silence_scope_district", lang), "value": "district"},
-                                  {"label": t("silence_scope_rule", lang), "value": "rule"}]),
+                                  {"label": t("silence_scope_rule", lang), "value": "rule"},
+                                  {"label": t("silence_scope_custom", lang), "value": "custom"}]),
             dcc.Input(id=SILENCE_MINUTES, type="number", min=1, max=24 * 60, value=60, className="minutes",
                       placeholder=t("silence_minutes", lang)),
             dcc.Input(id=SILENCE_REASON, placeholder=t("silence_reason", lang), className="text"),
             html.Button(t("act_silence", lang), id=SILENCE, className="btn"),
+        ]),
+        html.Div(id=MATCHERS_ROW, className="action-row", style={"display": "none"}, children=[
+            dcc.Input(id=SILENCE_MATCHERS, placeholder=t("silence_matchers", lang), className="text matchers"),
         ]),
     ])
 
@@ -238,10 +243,11 @@ def _conflict(ctx: Context, alert_id: int, lang: str, exc: Conflict) -> str:
     *(Input(button, "n_clicks") for button in ACTION_BUTTONS),
     State(QUEUE, "selectedRows"), State(ASSIGNEE, "value"), State(COMMENT_TEXT, "value"), State(NOTE, "value"),
     State(SILENCE_SCOPE, "value"), State(SILENCE_MINUTES, "value"), State(SILENCE_REASON, "value"),
+    State(SILENCE_MATCHERS, "value"),
     prevent_initial_call=True,
 )
 def act(*args):
-    _clicks, (selected, assignee, comment, note, scope, minutes, reason) = args[:5], args[5:]
+    _clicks, (selected, assignee, comment, note, scope, minutes, reason, custom) = args[:5], args[5:]
     ctx = context()
     lang = auth.current_lang()
     button = callback_ctx.triggered_id
@@ -273,9 +279,14 @@ def act(*args):
         else:
             if not (reason or "").strip() or not minutes or float(minutes) <= 0:
                 return t("need_reason", lang), "duty-message warn", dash.no_update
-            matchers = {"rule": _rule_of(ctx, alert_id)}
-            if scope == "district" and row.get("district_code"):
-                matchers["district"] = row["district_code"]
+            if scope == "custom":  # label matchers as the command line takes them: district=510104 rule=~"camera_.*"
+                matchers = (custom or "").split()
+                if not matchers:
+                    return t("need_matchers", lang), "duty-message warn", dash.no_update
+            else:
+                matchers = {"rule": _rule_of(ctx, alert_id)}
+                if scope == "district" and row.get("district_code"):
+                    matchers["district"] = row["district_code"]
             service.silence(matchers, float(minutes) * 60, reason, me)
             done = t("done_silence", lang).format(m=f"{float(minutes):g}")
     except Conflict as exc:
@@ -299,6 +310,10 @@ def _rule_of(ctx: Context, alert_id: int) -> str:
 dash.clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="alarm"),
     Output(ALARM, "className"), Input(ALARM_IDS, "data"), State(ALARM, "className"),
+)
+dash.clientside_callback(  # the matchers field only when the officer chose to write matchers
+    "function (scope) { return {display: scope === 'custom' ? 'flex' : 'none'}; }",
+    Output(MATCHERS_ROW, "style"), Input(SILENCE_SCOPE, "value"),
 )
 dash.clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="enableSound"),
