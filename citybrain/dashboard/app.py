@@ -21,6 +21,7 @@ from citybrain.settings import Settings
 PAGES = (
     "citybrain.dashboard.pages.overview",
     "citybrain.dashboard.pages.duty",
+    "citybrain.dashboard.pages.ops",
     "citybrain.dashboard.pages.not_found_404",
 )
 

@@ -17,6 +17,7 @@ from citybrain.alerts.service import AlertService
 from citybrain.dashboard.sources import Sources
 from citybrain.events import Topic
 from citybrain.geo.city import City
+from citybrain.lag import ingest_group
 from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
 
@@ -37,7 +38,8 @@ class Context:
         city = City.load(settings.config_dir)
         risk = RiskConfig.load(settings.config_dir)
         rules = RulesConfig.load(settings.config_dir)
-        sources = Sources(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1])
+        sources = Sources(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1],
+                          kafka_bootstrap=settings.kafka_bootstrap, ingest_group=ingest_group(settings.worker_id))
         names = {d.adcode: {"zh": d.name_zh, "en": d.name_en} for d in city.districts}
         return cls(settings, city, risk, rules, sources, names)
 

@@ -23,8 +23,11 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from citybrain.store import duty, queries
+from citybrain import metrics
+from citybrain.lag import LagProbe
+from citybrain.store import duty, health, ops, queries
 from citybrain.store import users as user_store
+from citybrain.store.migrate import storage_mode
 
 T = TypeVar("T")
 ACTIVITY_WINDOW_S = 60.0
@@ -62,8 +65,11 @@ class Reader(Generic[T]):
         with self._lock:
             hit = self._cache.get(cache_key)
             if hit is not None and (at is not None or time.monotonic() - hit[0] < self.ttl_s):
+                metrics.DASHBOARD_CACHE.labels(self.name, "hit").inc()
                 return hit[1]
-            reading = self._fetch(at, key, hit[1] if hit else None)
+            metrics.DASHBOARD_CACHE.labels(self.name, "miss").inc()
+            with metrics.DASHBOARD_QUERY_SECONDS.labels(self.name).time():
+                reading = self._fetch(at, key, hit[1] if hit else None)
             self._cache[cache_key] = (time.monotonic(), reading)
             self._cache.move_to_end(cache_key)
             while len(self._cache) > PAST_READINGS_KEPT:
@@ -78,10 +84,7 @@ class Reader(Generic[T]):
 
     def _fetch(self, at: datetime | None, key, previous: Reading[T] | None) -> Reading[T]:
         try:
-            if self.pool.closed:
-                self.pool.open(wait=False)
-            with self.pool.connection() as conn:
-                value = self.fetch(conn, at, key)
+            value = self._run(at, key)
             self.queries_run += 1
             now = datetime.now(UTC)
             return Reading(value, now, at or now)
@@ -91,11 +94,34 @@ class Reader(Generic[T]):
                 return replace(previous, error=error)
             return Reading(None, datetime.now(UTC), at or datetime.now(UTC), error)
 
+    def _run(self, at: datetime | None, key) -> T:
+        if self.pool.closed:
+            self.pool.open(wait=False)
+        with self.pool.connection() as conn:
+            return self.fetch(conn, at, key)
+
+
+class BrokerReader(Reader[T]):
+    """A reader of the broker rather than the database: ``fetch(at, key)``, live only (the broker keeps no past)."""
+
+    def __init__(self, name: str, fetch: Callable[[datetime | None, Any], T], ttl_s: float) -> None:
+        super().__init__(name, None, lambda _conn, at, key: fetch(at, key), ttl_s)
+
+    def _run(self, at: datetime | None, key) -> T:
+        return self.fetch(None, at, key)
+
+
+@dataclass(frozen=True)
+class StoragePicture:
+    mode: str  # "timescale" or "plain"
+    jobs: list[health.JobHealth]
+
 
 class Sources:
     """Every dataset the pages read, sharing one small connection pool per process."""
 
-    def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900) -> None:
+    def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900,
+                 kafka_bootstrap: str | None = None, ingest_group: str | None = None) -> None:
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=False,
                                    kwargs={"autocommit": True}, timeout=5)
 
@@ -110,6 +136,18 @@ class Sources:
                                     lambda conn, at, alert_id: duty.alert_history(conn, alert_id, at), ttl_s)
         self.cases = Reader("cases", self.pool, lambda conn, at, _k: duty.open_cases(conn, at), ttl_s)
         self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)
+        # the operations page
+        self.pipeline = Reader("pipeline", self.pool, lambda conn, at, _k: ops.pipeline_picture(conn, at), ttl_s)
+        self.storage = Reader("storage", self.pool,
+                              lambda conn, _at, _k: StoragePicture(storage_mode(conn), health.job_health(conn)),
+                              ttl_s)
+        self.lag_probe = LagProbe(kafka_bootstrap, ingest_group) if kafka_bootstrap and ingest_group else None
+        self.lag = BrokerReader("consumer_lag", self._read_lag, ttl_s)
+
+    def _read_lag(self, _at, _key):
+        if self.lag_probe is None:
+            raise RuntimeError("CITYBRAIN_KAFKA_BOOTSTRAP is not set")
+        return self.lag_probe.read()
 
     def connection(self):
         """A pooled connection for the few writes the dashboard makes itself (the sign-in audit)."""

@@ -1,0 +1,261 @@
+"""The operations page (/ops): is the pipeline healthy? Throughput per input topic, the worker
+group's consumer lag per partition (from the broker), dead letters by reason with the newest ones
+and how to work them, late events, storage mode and job health (failing or overdue in red), case
+data-quality findings, and alert notifications that could not be delivered.
+
+Officers and admins open it (the people who act when the feed breaks); the role is checked on the
+server for the page and for its callback. It only reads: dead letters are worked with
+``citybrain dlq show`` / ``replay``, which the page spells out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
+
+from citybrain.accounts import Role
+from citybrain.dashboard import auth, shell
+from citybrain.dashboard.context import Context, context
+from citybrain.dashboard.i18n import t
+from citybrain.events import TOPIC_MODELS
+
+OPS_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
+TOPICS = tuple(t.value for t in TOPIC_MODELS)
+TOPIC_COLOURS = {"iot.readings": "#4fc3f7", "video.status": "#ffb74d", "case.events": "#ce93d8"}
+
+TICK = "ops-tick"
+KPIS = "ops-kpis"
+THROUGHPUT = "ops-throughput"
+LAG = "ops-lag"
+DEAD = "ops-dead"
+JOBS = "ops-jobs"
+QUALITY = "ops-quality"
+DELIVERIES = "ops-deliveries"
+PANELS = (KPIS, LAG, DEAD, JOBS, QUALITY, DELIVERIES)
+
+
+def layout(**_query) -> html.Div:
+    ctx = context()
+    lang = auth.current_lang()
+
+    def panel(title_key: str, body_id: str, extra: str = "") -> html.Section:
+        return html.Section(className=f"ops-panel {extra}", children=[
+            html.H2(t(title_key, lang), className="panel-title"), html.Div(id=body_id, className="ops-body")])
+
+    return html.Div(className="page ops", children=[
+        dcc.Interval(id=TICK, interval=ctx.refresh_ms),
+        html.Div(id=KPIS, className="kpis ops-kpis"),
+        html.Div(className="ops-grid", children=[
+            html.Section(className="ops-panel ops-chart", children=[
+                html.H2(t("ops_throughput", lang), className="panel-title"),
+                dcc.Graph(id=THROUGHPUT, className="ops-graph", config={"displayModeBar": False, "responsive": True},
+                          figure=_empty_figure()),
+            ]),
+            panel("ops_lag", LAG, "ops-lag"),
+            panel("ops_dead_letters", DEAD, "ops-dead"),
+            panel("ops_jobs", JOBS, "ops-jobs"),
+            panel("ops_quality", QUALITY, "ops-quality"),
+            panel("ops_deliveries", DELIVERIES, "ops-deliveries"),
+        ]),
+    ])
+
+
+shell.register(__name__, path="/ops", label_key="page_ops", roles=OPS_ROLES, layout=layout, order=8)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _when(ctx: Context, moment: datetime | None, fmt: str = "%m-%d %H:%M:%S") -> str:
+    return "—" if moment is None else f"{ctx.local(moment):{fmt}}"
+
+
+def _table(headers: list[str], rows: list[list], classes: list[str] | None = None, numeric: set[int] = frozenset(),
+           empty: str = "") -> html.Table | html.Div:
+    if not rows:
+        return html.Div(empty, className="ops-empty")
+    head = html.Thead(html.Tr([html.Th(h, className="num" if i in numeric else None) for i, h in enumerate(headers)]))
+    body = html.Tbody([html.Tr([html.Td(cell, className="num" if i in numeric else None) for i, cell in enumerate(r)],
+                               className=(classes[n] if classes else None) or None) for n, r in enumerate(rows)])
+    return html.Table([head, body], className="ops-table")
+
+
+def _kpi(value: str, label: str, alarm: bool = False) -> html.Div:
+    return html.Div([html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")],
+                    className="kpi alarm" if alarm else "kpi")
+
+
+def _error_note(error: str | None, lang: str) -> html.Div | None:
+    return html.Div(f"{t('ops_unavailable', lang)}: {error}", className="ops-error") if error else None
+
+
+def _empty_figure() -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def throughput_figure(throughput: list[dict], ctx: Context, lang: str) -> go.Figure:
+    """Events per minute per input topic, by event time, in the city's time zone; the minute still filling is
+    drawn dotted."""
+    fig = _empty_figure()
+    now_minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    for topic in TOPICS:
+        points = [r for r in throughput if r["topic"] == topic]
+        xs = [ctx.local(r["minute"]).replace(tzinfo=None) for r in points]
+        ys = [r["events"] for r in points]
+        done = [i for i, r in enumerate(points) if r["minute"] < now_minute]
+        colour = TOPIC_COLOURS.get(topic, "#e3f2fd")
+        fig.add_trace(go.Scatter(x=[xs[i] for i in done], y=[ys[i] for i in done], name=topic, mode="lines+markers",
+                                 line=dict(color=colour, width=3), marker=dict(size=6)))
+        if done and len(done) < len(points):
+            fig.add_trace(go.Scatter(x=[xs[done[-1]], xs[-1]], y=[ys[done[-1]], ys[-1]], mode="lines",
+                                     line=dict(color=colour, width=2, dash="dot"), showlegend=False,
+                                     hoverinfo="skip"))
+    fig.update_layout(
+        font=dict(color="#e3f2fd", size=18), legend=dict(orientation="h", y=1.12, x=0, font=dict(size=18)),
+        margin=dict(l=70, r=20, t=40, b=50), hovermode="x unified",
+        xaxis=dict(gridcolor="#1e3a5c", tickformat="%H:%M", tickfont=dict(size=16)),
+        yaxis=dict(gridcolor="#1e3a5c", title=dict(text=t("events_per_min", lang), font=dict(size=16)),
+                   tickfont=dict(size=16), rangemode="tozero"),
+    )
+    return fig
+
+
+def _per_minute(throughput: list[dict], topic: str) -> float:
+    """The last complete minute's events of ``topic``."""
+    now_minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    done = [r["events"] for r in throughput if r["topic"] == topic and r["minute"] < now_minute]
+    return float(done[-1]) if done else 0.0
+
+
+# --- panels ----------------------------------------------------------------------------------------
+
+
+def lag_panel(reading, lang: str) -> list:
+    parts = reading.value or []
+    rows, classes = [], []
+    for p in parts:
+        rows.append([p.topic, str(p.partition), "—" if p.committed is None else f"{p.committed:,}", f"{p.end:,}",
+                     f"{p.lag:,}"])
+        classes.append("bad" if p.lag >= 1000 else "")
+    totals = {topic: sum(p.lag for p in parts if p.topic == topic) for topic in TOPICS}
+    summary = html.Div(" · ".join(f"{topic} {n:,}" for topic, n in totals.items()), className="ops-note")
+    return [_error_note(reading.error, lang), summary,
+            _table([t("ops_topic", lang), t("ops_partition", lang), t("ops_committed", lang), t("ops_end", lang),
+                    t("ops_lag_col", lang)], rows, classes, numeric={1, 2, 3, 4}, empty=t("ops_no_partitions", lang))]
+
+
+def dead_letter_panel(picture, ctx: Context, lang: str) -> list:
+    counts = picture.dead_letter_counts
+    by_reason = _table(
+        [t("ops_topic", lang), t("ops_reason", lang), t("ops_last_hour", lang), t("ops_last_day", lang),
+         t("ops_newest", lang)],
+        [[c["topic"], c["reason"], f"{c['last_hour']:,}", f"{c['last_day']:,}", _when(ctx, c["newest"], "%H:%M:%S")]
+         for c in counts], ["bad" if c["last_hour"] else "" for c in counts], numeric={2, 3},
+        empty=t("ops_no_dead_letters", lang))
+    newest = _table(
+        ["ID", t("ops_received", lang), t("ops_source", lang), t("ops_reason", lang), t("ops_detail", lang)],
+        [[str(d["id"]), _when(ctx, d["received_at"]),
+          f"{d['source_topic']}[{d['source_partition']}]@{d['source_offset']}",
+          d["reason"] + (f" ({t('ops_replayed', lang)})" if d["replayed_at"] else ""), d["detail"][:90]]
+         for d in picture.newest_dead_letters], numeric={0})
+    return [by_reason, html.H3(t("ops_newest_dead", lang), className="ops-sub"), newest,
+            html.Div([t("ops_dlq_howto", lang), " ", html.Code("citybrain dlq show ID"), " · ",
+                      html.Code("citybrain dlq replay ID --as NAME [--fixed FILE]")], className="ops-howto")]
+
+
+def jobs_panel(reading, ctx: Context, lang: str) -> list:
+    storage = reading.value
+    if storage is None:
+        return [_error_note(reading.error, lang)]
+    rows, classes = [], []
+    for job in sorted(storage.jobs, key=lambda j: (j.healthy, j.source, j.kind, j.relation or "", j.job)):
+        state = (t("ops_job_failing", lang) if job.failing else t("ops_job_overdue", lang) if job.overdue
+                 else t("ops_job_ok", lang))
+        name = t_kind(job.kind, lang) + (f" #{job.job}" if job.source == "timescaledb" else "")
+        rows.append([state, name, job.relation or "", _when(ctx, job.last_success, "%m-%d %H:%M"),
+                     f"{job.total_failures:,}", (job.last_error or "")[:80]])
+        classes.append("bad" if not job.healthy else "")
+    mode = t("ops_mode_timescale" if storage.mode == "timescale" else "ops_mode_plain", lang)
+    return [_error_note(reading.error, lang), html.Div(mode, className="ops-note"),
+            _table([t("ops_state", lang), t("ops_job", lang), t("ops_relation", lang), t("ops_last_success", lang),
+                    t("ops_failures", lang), t("ops_error", lang)], rows, classes, numeric={4},
+                   empty=t("ops_no_jobs", lang))]
+
+
+def t_kind(kind: str, lang: str) -> str:
+    key = f"job_{kind}"
+    return t(key, lang) if key in JOB_KEYS else kind
+
+
+JOB_KEYS = {"job_policy_compression", "job_policy_retention", "job_policy_refresh_continuous_aggregate",
+            "job_retention_prune", "job_late_rollup_refresh", "job_apply_policies"}
+
+
+def quality_panel(picture, ctx: Context, lang: str) -> list:
+    late = _table([t("ops_topic", lang), t("ops_last_hour", lang), t("ops_last_day", lang)],
+                  [[r["topic"], f"{r['last_hour']:,}", f"{r['last_day']:,}"] for r in picture.late_events],
+                  numeric={1, 2}, empty=t("ops_no_late", lang))
+    findings = _table([t("ops_finding", lang), t("ops_cases", lang), t("ops_examples", lang)],
+                      [[t(f"finding_{f['finding']}", lang), f"{f['cases']:,}", ", ".join(f["examples"] or [])]
+                       for f in picture.case_findings], ["warn"] * len(picture.case_findings), numeric={1},
+                      empty=t("ops_no_findings", lang))
+    return [html.H3(t("ops_late", lang), className="ops-sub"), late,
+            html.H3(t("ops_findings", lang), className="ops-sub"), findings]
+
+
+def deliveries_panel(picture, ctx: Context, lang: str) -> list:
+    counts = _table([t("ops_receiver", lang), t("ops_delivered", lang), t("ops_failed", lang)],
+                    [[c["receiver"], f"{c['delivered']:,}", f"{c['failed']:,}"] for c in picture.delivery_counts],
+                    ["bad" if c["failed"] else "" for c in picture.delivery_counts], numeric={1, 2},
+                    empty=t("ops_no_deliveries", lang))
+    failed = _table([t("ops_when", lang), t("ops_receiver", lang), t("ops_tries", lang), t("ops_error", lang)],
+                    [[_when(ctx, d["at"]), d["receiver"], str(d["attempts"]), (d["error"] or "")[:70]]
+                     for d in picture.failed_deliveries], ["bad"] * len(picture.failed_deliveries), numeric={2})
+    return [counts, html.H3(t("ops_failed_deliveries", lang), className="ops-sub"), failed,
+            html.Div([html.Code("citybrain alerts deliveries --failed")], className="ops-howto")]
+
+
+def kpis(pipeline, lag, storage, lang: str) -> list:
+    picture = pipeline.value
+    parts = lag.value
+    jobs = storage.value.jobs if storage.value else []
+    bad_jobs = sum(1 for j in jobs if not j.healthy)
+    rate = sum(_per_minute(picture.throughput, topic) for topic in TOPICS) if picture else 0.0
+    dead_hour = sum(c["last_hour"] for c in picture.dead_letter_counts) if picture else 0
+    late_hour = sum(r["last_hour"] for r in picture.late_events) if picture else 0
+    failed_day = sum(c["failed"] for c in picture.delivery_counts) if picture else 0
+    total_lag = sum(p.lag for p in parts) if parts is not None else None
+    return [
+        _kpi(f"{rate:,.0f}", t("ops_kpi_rate", lang)),
+        _kpi("—" if total_lag is None else f"{total_lag:,}", t("ops_kpi_lag", lang),
+             alarm=total_lag is None or total_lag >= 1000),
+        _kpi(f"{dead_hour:,}", t("ops_kpi_dead", lang), alarm=dead_hour > 0),
+        _kpi(f"{late_hour:,}", t("ops_kpi_late", lang)),
+        _kpi(f"{bad_jobs}", t("ops_kpi_jobs", lang), alarm=bad_jobs > 0 or storage.value is None),
+        _kpi(f"{failed_day:,}", t("ops_kpi_deliveries", lang), alarm=failed_day > 0),
+    ]
+
+
+@auth.secure_callback(
+    OPS_ROLES,
+    Output(THROUGHPUT, "figure"), *(Output(panel, "children") for panel in PANELS),
+    Input(TICK, "n_intervals"),
+)
+def refresh(_n):
+    ctx = context()
+    lang = auth.current_lang()
+    pipeline = ctx.sources.pipeline.read()
+    lag = ctx.sources.lag.read()
+    storage = ctx.sources.storage.read()
+    picture = pipeline.value
+    if picture is None:
+        note = _error_note(pipeline.error, lang)
+        return (_empty_figure(), kpis(pipeline, lag, storage, lang), lag_panel(lag, lang), [note],
+                jobs_panel(storage, ctx, lang), [note], [note])
+    return (throughput_figure(picture.throughput, ctx, lang), kpis(pipeline, lag, storage, lang),
+            lag_panel(lag, lang), dead_letter_panel(picture, ctx, lang), jobs_panel(storage, ctx, lang),
+            quality_panel(picture, ctx, lang), deliveries_panel(picture, ctx, lang))
