@@ -102,6 +102,22 @@ def _no_data(rule: r.NoDataRule, conn, now, _risk) -> list[Observation]:
     ]
 
 
+def _storage_job_failing(rule: r.StorageJobFailingRule, conn, now, _risk) -> list[Observation]:
+    out = []
+    for job in facts.storage_jobs(conn):
+        if not (job.failing or (rule.overdue and job.overdue)):
+            continue
+        what = "failing" if job.failing else "overdue"
+        name = f"{job.kind} #{job.job}" if job.source == "timescaledb" else job.job
+        on = f" on {job.relation}" if job.relation else ""
+        why = f": {job.last_error}" if job.last_error else ""
+        out.append(Observation(rule.id, f"{job.source}:{job.job}", Signal.FIRING, float(job.total_failures),
+                               {"job": name, "source": job.source, "state": what, **({"relation": job.relation}
+                                                                                      if job.relation else {})},
+                               f"storage job {name}{on} {what}{why}"[:300]))
+    return out
+
+
 OBSERVERS: dict[type, Callable[..., list[Observation]]] = {
     r.RiskLevelRule: _risk_level,
     r.SensorThresholdRule: _sensor_threshold,
@@ -110,6 +126,7 @@ OBSERVERS: dict[type, Callable[..., list[Observation]]] = {
     r.CaseUnassignedRule: _case_unassigned,
     r.CaseOverdueRule: _case_overdue,
     r.NoDataRule: _no_data,
+    r.StorageJobFailingRule: _storage_job_failing,
 }
 
 

@@ -90,9 +90,17 @@ class NoDataRule(Rule):
     silent_for_s: float = Field(gt=0)
 
 
+class StorageJobFailingRule(Rule):
+    """A storage job (a TimescaleDB policy, or a task the worker runs itself) whose last run failed or that
+    has not succeeded for twice its schedule (store/health.py); one alert per job, clear once it is healthy."""
+
+    type: Literal["storage_job_failing"]
+    overdue: bool = Field(True, description="also open when a job is overdue, not only when its last run failed")
+
+
 AnyRule = Annotated[
     RiskLevelRule | SensorThresholdRule | CameraClusterRule | CameraOfflineRule | CaseUnassignedRule
-    | CaseOverdueRule | NoDataRule,
+    | CaseOverdueRule | NoDataRule | StorageJobFailingRule,
     Field(discriminator="type"),
 ]
 

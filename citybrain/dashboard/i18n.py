@@ -239,6 +239,7 @@ ALERT_TITLES: dict[str, dict[str, str]] = {
     "no_data_device": {"zh": "{district}{kind}传感器 {minutes:.0f} 分钟无数据",
                        "en": "{district}: a {kind} sensor silent for {minutes:.0f} min"},
     "no_data_district": {"zh": "{district} {minutes:.0f} 分钟无数据上报", "en": "{district}: no data for {minutes:.0f} min"},
+    "storage_job_failing": {"zh": "存储任务 {job} 运行异常", "en": "Storage job {job} failing or overdue"},
 }
 LEVELS: dict[str, dict[str, str]] = {
     "blue": {"zh": "蓝色 IV级", "en": "Blue IV"},

@@ -8,6 +8,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
+from citybrain.store import health
+
 
 def _rows(conn: psycopg.Connection, query: str, params: dict) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
@@ -75,3 +77,8 @@ def silent_districts(conn: psycopg.Connection, silent_for_s: float, now: datetim
         ) recent GROUP BY district
         HAVING max(bucket) + interval '1 minute' < %(now)s - make_interval(secs => %(s)s)""",
                  {"s": silent_for_s, "now": now})
+
+
+def storage_jobs(conn: psycopg.Connection) -> list[health.JobHealth]:
+    """Every storage job's health: TimescaleDB's policy jobs and the worker's own tasks (``maintenance_runs``)."""
+    return health.job_health(conn)

@@ -156,4 +156,4 @@ def test_a_resolved_alert_stays_closed_until_its_condition_has_been_clear_for_th
 def test_the_shipped_rules_load():
     cfg = RulesConfig.load(PROJECT_ROOT / "config")
     assert {r.type for r in cfg.rules} == {"risk_level", "sensor_threshold", "camera_cluster", "camera_offline",
-                                          "case_unassigned", "case_overdue", "no_data"}
+                                          "case_unassigned", "case_overdue", "no_data", "storage_job_failing"}

@@ -48,7 +48,7 @@ def alert_title(row: dict, ctx: Context, lang: str) -> str:
         "value": value, "minutes": value / 60.0,
         "level": level_name(rule.min_level, lang) if key == "risk_level" else "",
         "kind": sensor_kind(labels.get("kind"), lang), "limit": getattr(rule, "above", 0.0) or 0.0,
-        "category": labels.get("category", ""),
+        "category": labels.get("category", ""), "job": labels.get("job", ""),
     }
     try:
         return template.format(**fields)
