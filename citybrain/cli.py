@@ -14,7 +14,7 @@ from citybrain.accounts import AccountError
 from citybrain.config import ConfigError
 from citybrain.runtime.errors import StartupError
 from citybrain.settings import Settings
-from citybrain.store.migrate import MigrationError
+from citybrain.store.migrate import MigrationError, connect
 from citybrain.store.roles import RoleError
 
 app = typer.Typer(
@@ -57,6 +57,12 @@ def owner_url(settings: Settings) -> str:
     if not url:
         need(settings, "database_url")
     return url
+
+
+def reachable(url: str) -> str:
+    """``url``, once its database answers; else one line naming the server (DatabaseUnavailable), no traceback."""
+    with connect(url):
+        return url
 
 
 def app_url(settings: Settings) -> str:
@@ -107,6 +113,7 @@ def worker() -> None:
 
     settings = load_settings()
     need(settings, "database_url", "kafka_bootstrap")
+    reachable(settings.database_url)
     sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
     run_worker(settings)
 
@@ -121,6 +128,7 @@ def dashboard(
 
     settings = load_settings(dashboard_host=host, dashboard_port=port)
     need(settings, "database_url")
+    reachable(settings.database_url)
     run(settings)
 
 
@@ -205,7 +213,7 @@ def _alert_service():
     from citybrain.alerts.service import AlertService
 
     settings = load_settings()
-    url = app_url(settings)
+    url = reachable(app_url(settings))
     publish = None
     if settings.kafka_bootstrap:  # tell the rest of the system, as the worker does
         from kafka import KafkaProducer
@@ -222,11 +230,9 @@ def _alert_service():
 
 def _officer(username: str) -> str:
     """The account a duty action is recorded under; a name that is not an enabled duty account is refused."""
-    import psycopg
-
     from citybrain import accounts
 
-    with psycopg.connect(app_url(load_settings())) as conn:
+    with connect(app_url(load_settings())) as conn:
         try:
             return accounts.active_actor(conn, username).username
         except accounts.AccountError as exc:
@@ -251,11 +257,9 @@ def alerts_list(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """The alert queue, newest first: active alerts, and cleared ones nobody has acknowledged yet."""
-    import psycopg
-
     from citybrain.store.alert_store import queue
 
-    with psycopg.connect(app_url(load_settings())) as conn:
+    with connect(app_url(load_settings())) as conn:
         rows = queue(conn, all_, limit)
     typer.echo(f"{'id':>6} {'severity':8} {'state':28} {'muted':9} {'esc':3} {'district':8} "
                f"{'assignee':10} {'opened UTC':11} title")
@@ -364,13 +368,11 @@ def alerts_deliveries(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """Notifications sent, per receiver: delivered or not, after how many attempts, and why not."""
-    import psycopg
-
     from citybrain.store.alert_store import deliveries
 
     settings = load_settings()
     need(settings, "database_url")
-    with psycopg.connect(settings.database_url) as conn:
+    with connect(settings.database_url) as conn:
         rows = deliveries(conn, failed, limit)
     typer.echo(f"{'at UTC':15} {'receiver':9} {'result':6} {'tries':>5} {'alerts':12} group -- error")
     for r in rows:
@@ -391,11 +393,9 @@ def dlq_list(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """Dead letters, newest first."""
-    import psycopg
-
     from citybrain.store import dead_letters
 
-    with psycopg.connect(app_url(load_settings())) as conn:
+    with connect(app_url(load_settings())) as conn:
         rows = dead_letters.listing(conn, reason=reason, topic=topic, limit=limit)
     typer.echo(f"{'id':>7} {'received UTC':19} {'source':24} {'reason':22} {'bytes':>9} detail")
     for r in rows:
@@ -408,11 +408,9 @@ def dlq_list(
 @dlq_app.command("show")
 def dlq_show(dead_letter_id: int) -> None:
     """One dead letter whole: where it came from, why, and its payload."""
-    import psycopg
-
     from citybrain.store import dead_letters
 
-    with psycopg.connect(app_url(load_settings())) as conn:
+    with connect(app_url(load_settings())) as conn:
         found = dead_letters.get(conn, [dead_letter_id])
     if not found:
         fail(f"no dead letter {dead_letter_id}")
@@ -434,7 +432,6 @@ def dlq_replay(
                                                help="Send this file's contents instead (one id only).")] = None,
 ) -> None:
     """Send dead letters back to their input topic, as they were or fixed; the worker judges them again."""
-    import psycopg
     from kafka import KafkaProducer
 
     from citybrain.store import dead_letters
@@ -444,7 +441,7 @@ def dlq_replay(
     if fixed is not None and len(ids) != 1:
         raise typer.BadParameter("--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed")
     me = _officer(actor)
-    with psycopg.connect(app_url(settings)) as conn:
+    with connect(app_url(settings)) as conn:
         found = dead_letters.get(conn, ids)
         missing = sorted(set(ids) - {d["id"] for d in found})
         if missing:
@@ -477,9 +474,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _accounts(action):
-    import psycopg
-
-    with psycopg.connect(owner_url(load_settings()), autocommit=True) as conn:
+    with connect(owner_url(load_settings()), autocommit=True) as conn:
         return action(conn)
 
 
