@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from citybrain.accounts import AccountError
 from citybrain.config import ConfigError
+from citybrain.metrics import MetricsError
 from citybrain.runtime.errors import StartupError
 from citybrain.settings import Settings
 from citybrain.store.migrate import MigrationError, connect
@@ -24,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-KNOWN_ERRORS = (ConfigError, StartupError, MigrationError, RoleError, AccountError)
+KNOWN_ERRORS = (ConfigError, StartupError, MigrationError, RoleError, AccountError, MetricsError)
 
 
 def fail(message: str) -> None:
@@ -148,6 +149,10 @@ def simulate(
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
     sim = CitySimulator(cameras, sensors, rate=settings.sim_rate, seed=settings.seed,
                         cases_per_s=city.spec.appeals_per_year / (365 * 24 * 3600))
+    if settings.metrics_port is not None:
+        from citybrain import metrics
+
+        metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "simulator"), settings.metrics_host)
     try:
         sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
     except KeyboardInterrupt:

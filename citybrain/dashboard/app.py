@@ -8,16 +8,19 @@ no CDN. Every request passes the sign-in gate (``auth``) first.
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 import dash
 import flask
 
+from citybrain import metrics
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.context import Context, configure
 from citybrain.dashboard.i18n import html_lang
 from citybrain.settings import Settings
 
+log = logging.getLogger("citybrain.dashboard")
 PAGES = (
     "citybrain.dashboard.pages.overview",
     "citybrain.dashboard.pages.duty",
@@ -57,5 +60,11 @@ def create_app(settings: Settings) -> dash.Dash:
 
 
 def run(settings: Settings) -> None:
+    """The dashboard in one process (Flask's server), with its metrics endpoint when CITYBRAIN_METRICS_PORT is
+    set; several processes run under gunicorn with ``gunicorn_conf``."""
     app = create_app(settings)
+    if settings.metrics_port is not None:
+        endpoint = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "dashboard"),
+                                                settings.metrics_host)
+        log.info("metrics on %s", endpoint.url)
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)

@@ -55,3 +55,38 @@ def test_docker_compose_describes_a_working_deployment():
     for name in ("worker", "dashboard", "simulator"):
         env = services[name].get("environment") or compose["x-citybrain"]["environment"]
         assert env["CITYBRAIN_DATABASE_URL"].startswith("postgresql://citybrain_app:"), name
+
+
+def test_prometheus_in_docker_compose_scrapes_the_worker_dashboard_and_simulator():
+    from citybrain.metrics import port_for
+
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus")
+    mount = next(v for v in prometheus["volumes"] if v.endswith(":/etc/prometheus/prometheus.yml:ro"))
+    config = yaml.safe_load((PROJECT_ROOT / mount.split(":")[0]).read_text())
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+
+    targets = {}  # service -> port, as Prometheus will reach it
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, port = target.split(":")
+                targets[host] = int(port)
+        for dns in job.get("dns_sd_configs", []):
+            assert dns["type"] == "A"
+            targets.update({name: dns["port"] for name in dns["names"]})
+    assert set(targets) == {"worker", "dashboard", "simulator"}
+    for name, port in targets.items():
+        env = services[name].get("environment") or compose["x-citybrain"]["environment"]
+        assert env["CITYBRAIN_METRICS_HOST"] == "0.0.0.0", name  # reachable from the prometheus container
+        assert port == port_for(int(env["CITYBRAIN_METRICS_PORT"]), name), name
+        assert name in prometheus["depends_on"]
+    # the dashboard's gunicorn processes are summed by the master: multiprocess mode and its hooks
+    dashboard = services["dashboard"]
+    assert dashboard["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    entry = dashboard["entrypoint"]
+    conf = entry[entry.index("--config") + 1]
+    assert conf.startswith("python:") and importlib.util.find_spec(conf[len("python:"):]) is not None
+    assert "prometheus-data" in compose["volumes"]
