@@ -10,8 +10,9 @@ server for the page and for its callback. It only reads: dead letters are worked
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import dash
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
@@ -26,6 +27,7 @@ TOPICS = tuple(t.value for t in TOPIC_MODELS)
 TOPIC_COLOURS = {"iot.readings": "#4fc3f7", "video.status": "#ffb74d", "case.events": "#ce93d8"}
 
 TICK = "ops-tick"
+REM = "ops-rem"  # the page's root font size in pixels, measured in the browser
 KPIS = "ops-kpis"
 THROUGHPUT = "ops-throughput"
 LAG = "ops-lag"
@@ -46,6 +48,7 @@ def layout(**_query) -> html.Div:
 
     return html.Div(className="page ops", children=[
         dcc.Interval(id=TICK, interval=ctx.refresh_ms),
+        dcc.Store(id=REM),
         html.Div(id=KPIS, className="kpis ops-kpis"),
         html.Div(className="ops-grid", children=[
             html.Section(className="ops-panel ops-chart", children=[
@@ -64,6 +67,11 @@ def layout(**_query) -> html.Div:
 
 shell.register(__name__, path="/ops", label_key="page_ops", roles=OPS_ROLES, layout=layout, order=8)
 
+dash.clientside_callback(
+    "function (_id) { return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16; }",
+    Output(REM, "data"), Input(KPIS, "id"),
+)
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -73,11 +81,16 @@ def _when(ctx: Context, moment: datetime | None, fmt: str = "%m-%d %H:%M:%S") ->
 
 
 def _table(headers: list[str], rows: list[list], classes: list[str] | None = None, numeric: set[int] = frozenset(),
-           empty: str = "") -> html.Table | html.Div:
+           empty: str = "", wrap: set[int] = frozenset()) -> html.Table | html.Div:
+    """A plain table; ``numeric`` columns align right, ``wrap`` columns (details, errors) may take several lines."""
     if not rows:
         return html.Div(empty, className="ops-empty")
-    head = html.Thead(html.Tr([html.Th(h, className="num" if i in numeric else None) for i, h in enumerate(headers)]))
-    body = html.Tbody([html.Tr([html.Td(cell, className="num" if i in numeric else None) for i, cell in enumerate(r)],
+
+    def cls(i: int) -> str | None:
+        return " ".join(c for c, on in (("num", i in numeric), ("wrap", i in wrap)) if on) or None
+
+    head = html.Thead(html.Tr([html.Th(h, className=cls(i)) for i, h in enumerate(headers)]))
+    body = html.Tbody([html.Tr([html.Td(cell, className=cls(i)) for i, cell in enumerate(r)],
                                className=(classes[n] if classes else None) or None) for n, r in enumerate(rows)])
     return html.Table([head, body], className="ops-table")
 
@@ -97,38 +110,36 @@ def _empty_figure() -> go.Figure:
     return fig
 
 
-def throughput_figure(throughput: list[dict], ctx: Context, lang: str) -> go.Figure:
-    """Events per minute per input topic, by event time, in the city's time zone; the minute still filling is
-    drawn dotted."""
+def throughput_figure(throughput: list[dict], ctx: Context, lang: str, rem: float | None = None,
+                      window_min: int = 30) -> go.Figure:
+    """Events per minute per input topic over the last complete minutes, by event time, in the city's time
+    zone; a minute without events is 0. Sizes follow the page's root font size (``rem`` pixels), so a 4K
+    screen draws the chart as large as the rest of the page."""
+    rem = rem or 18.0
     fig = _empty_figure()
     now_minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    minutes = [now_minute - timedelta(minutes=m) for m in range(window_min, 0, -1)]
     for topic in TOPICS:
-        points = [r for r in throughput if r["topic"] == topic]
-        xs = [ctx.local(r["minute"]).replace(tzinfo=None) for r in points]
-        ys = [r["events"] for r in points]
-        done = [i for i, r in enumerate(points) if r["minute"] < now_minute]
+        counts = {r["minute"]: r["events"] for r in throughput if r["topic"] == topic}
         colour = TOPIC_COLOURS.get(topic, "#e3f2fd")
-        fig.add_trace(go.Scatter(x=[xs[i] for i in done], y=[ys[i] for i in done], name=topic, mode="lines+markers",
-                                 line=dict(color=colour, width=3), marker=dict(size=6)))
-        if done and len(done) < len(points):
-            fig.add_trace(go.Scatter(x=[xs[done[-1]], xs[-1]], y=[ys[done[-1]], ys[-1]], mode="lines",
-                                     line=dict(color=colour, width=2, dash="dot"), showlegend=False,
-                                     hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[ctx.local(m).replace(tzinfo=None) for m in minutes],
+                                 y=[counts.get(m, 0) for m in minutes], name=topic, mode="lines+markers",
+                                 line=dict(color=colour, width=0.17 * rem), marker=dict(size=0.35 * rem)))
     fig.update_layout(
-        font=dict(color="#e3f2fd", size=18), legend=dict(orientation="h", y=1.12, x=0, font=dict(size=18)),
-        margin=dict(l=70, r=20, t=40, b=50), hovermode="x unified",
-        xaxis=dict(gridcolor="#1e3a5c", tickformat="%H:%M", tickfont=dict(size=16)),
-        yaxis=dict(gridcolor="#1e3a5c", title=dict(text=t("events_per_min", lang), font=dict(size=16)),
-                   tickfont=dict(size=16), rangemode="tozero"),
+        font=dict(color="#e3f2fd", size=rem), legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom",
+                                                          font=dict(size=rem)),
+        margin=dict(l=4 * rem, r=rem, t=2.4 * rem, b=2.6 * rem), hovermode="x unified",
+        xaxis=dict(gridcolor="#1e3a5c", tickformat="%H:%M", tickfont=dict(size=0.9 * rem)),
+        yaxis=dict(gridcolor="#1e3a5c", title=dict(text=t("events_per_min", lang), font=dict(size=0.9 * rem)),
+                   tickfont=dict(size=0.9 * rem), rangemode="tozero"),
     )
     return fig
 
 
 def _per_minute(throughput: list[dict], topic: str) -> float:
-    """The last complete minute's events of ``topic``."""
-    now_minute = datetime.now(UTC).replace(second=0, microsecond=0)
-    done = [r["events"] for r in throughput if r["topic"] == topic and r["minute"] < now_minute]
-    return float(done[-1]) if done else 0.0
+    """The last complete minute's events of ``topic`` (0 when none arrived in it)."""
+    last = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    return float(sum(r["events"] for r in throughput if r["topic"] == topic and r["minute"] == last))
 
 
 # --- panels ----------------------------------------------------------------------------------------
@@ -158,13 +169,13 @@ def dead_letter_panel(picture, ctx: Context, lang: str) -> list:
         empty=t("ops_no_dead_letters", lang))
     newest = _table(
         ["ID", t("ops_received", lang), t("ops_source", lang), t("ops_reason", lang), t("ops_detail", lang)],
-        [[str(d["id"]), _when(ctx, d["received_at"]),
+        [[str(d["id"]), _when(ctx, d["received_at"], "%H:%M:%S"),
           f"{d['source_topic']}[{d['source_partition']}]@{d['source_offset']}",
-          d["reason"] + (f" ({t('ops_replayed', lang)})" if d["replayed_at"] else ""), d["detail"][:90]]
-         for d in picture.newest_dead_letters], numeric={0})
-    return [by_reason, html.H3(t("ops_newest_dead", lang), className="ops-sub"), newest,
-            html.Div([t("ops_dlq_howto", lang), " ", html.Code("citybrain dlq show ID"), " · ",
-                      html.Code("citybrain dlq replay ID --as NAME [--fixed FILE]")], className="ops-howto")]
+          d["reason"] + (f" ({t('ops_replayed', lang)})" if d["replayed_at"] else ""), d["detail"][:100]]
+         for d in picture.newest_dead_letters], numeric={0}, wrap={4})
+    howto = html.Div([t("ops_dlq_howto", lang), " ", html.Code("citybrain dlq show ID"), " · ",
+                      html.Code("citybrain dlq replay ID --as NAME [--fixed FILE]")], className="ops-howto")
+    return [by_reason, howto, html.H3(t("ops_newest_dead", lang), className="ops-sub"), newest]
 
 
 def jobs_panel(reading, ctx: Context, lang: str) -> list:
@@ -177,12 +188,12 @@ def jobs_panel(reading, ctx: Context, lang: str) -> list:
                  else t("ops_job_ok", lang))
         name = t_kind(job.kind, lang) + (f" #{job.job}" if job.source == "timescaledb" else "")
         rows.append([state, name, job.relation or "", _when(ctx, job.last_success, "%m-%d %H:%M"),
-                     f"{job.total_failures:,}", (job.last_error or "")[:80]])
+                     f"{job.total_failures:,}", (job.last_error or "")[:200]])
         classes.append("bad" if not job.healthy else "")
     mode = t("ops_mode_timescale" if storage.mode == "timescale" else "ops_mode_plain", lang)
     return [_error_note(reading.error, lang), html.Div(mode, className="ops-note"),
             _table([t("ops_state", lang), t("ops_job", lang), t("ops_relation", lang), t("ops_last_success", lang),
-                    t("ops_failures", lang), t("ops_error", lang)], rows, classes, numeric={4},
+                    t("ops_failures", lang), t("ops_error", lang)], rows, classes, numeric={4}, wrap={5},
                    empty=t("ops_no_jobs", lang))]
 
 
@@ -213,8 +224,9 @@ def deliveries_panel(picture, ctx: Context, lang: str) -> list:
                     ["bad" if c["failed"] else "" for c in picture.delivery_counts], numeric={1, 2},
                     empty=t("ops_no_deliveries", lang))
     failed = _table([t("ops_when", lang), t("ops_receiver", lang), t("ops_tries", lang), t("ops_error", lang)],
-                    [[_when(ctx, d["at"]), d["receiver"], str(d["attempts"]), (d["error"] or "")[:70]]
-                     for d in picture.failed_deliveries], ["bad"] * len(picture.failed_deliveries), numeric={2})
+                    [[_when(ctx, d["at"]), d["receiver"], str(d["attempts"]), (d["error"] or "")[:160]]
+                     for d in picture.failed_deliveries], ["bad"] * len(picture.failed_deliveries), numeric={2},
+                    wrap={3})
     return [counts, html.H3(t("ops_failed_deliveries", lang), className="ops-sub"), failed,
             html.Div([html.Code("citybrain alerts deliveries --failed")], className="ops-howto")]
 
@@ -243,9 +255,9 @@ def kpis(pipeline, lag, storage, lang: str) -> list:
 @auth.secure_callback(
     OPS_ROLES,
     Output(THROUGHPUT, "figure"), *(Output(panel, "children") for panel in PANELS),
-    Input(TICK, "n_intervals"),
+    Input(TICK, "n_intervals"), Input(REM, "data"),
 )
-def refresh(_n):
+def refresh(_n, rem):
     ctx = context()
     lang = auth.current_lang()
     pipeline = ctx.sources.pipeline.read()
@@ -256,6 +268,7 @@ def refresh(_n):
         note = _error_note(pipeline.error, lang)
         return (_empty_figure(), kpis(pipeline, lag, storage, lang), lag_panel(lag, lang), [note],
                 jobs_panel(storage, ctx, lang), [note], [note])
-    return (throughput_figure(picture.throughput, ctx, lang), kpis(pipeline, lag, storage, lang),
+    return (throughput_figure(picture.throughput, ctx, lang, rem if isinstance(rem, (int, float)) else None),
+            kpis(pipeline, lag, storage, lang),
             lag_panel(lag, lang), dead_letter_panel(picture, ctx, lang), jobs_panel(storage, ctx, lang),
             quality_panel(picture, ctx, lang), deliveries_panel(picture, ctx, lang))
