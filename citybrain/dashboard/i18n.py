@@ -80,6 +80,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "ops_job_ok": {"zh": "正常", "en": "ok"},
     "ops_mode_timescale": {"zh": "存储模式：TimescaleDB（后台任务）", "en": "Storage: TimescaleDB (background jobs)"},
     "ops_mode_plain": {"zh": "存储模式：PostgreSQL（由数据处理进程维护）", "en": "Storage: plain PostgreSQL (tasks run by the worker)"},
+    "ops_storage_facts": {"zh": "数据库 {size:,.0f} MB · 原始数据保留 {raw} 天，分钟汇总 {m} 天，小时汇总 {h} 天",
+                          "en": "database {size:,.0f} MB · raw data kept {raw} days, minute rollups {m}, hourly {h}"},
     "ops_state": {"zh": "状态", "en": "State"},
     "ops_job": {"zh": "任务", "en": "Job"},
     "ops_relation": {"zh": "对象", "en": "Table"},

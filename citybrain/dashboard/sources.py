@@ -115,6 +115,7 @@ class BrokerReader(Reader[T]):
 class StoragePicture:
     mode: str  # "timescale" or "plain"
     jobs: list[health.JobHealth]
+    size_bytes: int
 
 
 class Sources:
@@ -139,7 +140,8 @@ class Sources:
         # the operations page
         self.pipeline = Reader("pipeline", self.pool, lambda conn, at, _k: ops.pipeline_picture(conn, at), ttl_s)
         self.storage = Reader("storage", self.pool,
-                              lambda conn, _at, _k: StoragePicture(storage_mode(conn), health.job_health(conn)),
+                              lambda conn, _at, _k: StoragePicture(storage_mode(conn), health.job_health(conn),
+                                                                ops.database_size(conn)),
                               ttl_s)
         self.lag_probe = LagProbe(kafka_bootstrap, ingest_group) if kafka_bootstrap and ingest_group else None
         self.lag = BrokerReader("consumer_lag", self._read_lag, ttl_s)

@@ -122,3 +122,8 @@ def pipeline_picture(conn: psycopg.Connection, at: datetime | None = None, windo
             delivery_counts=_rows(cur, DELIVERY_COUNTS_SQL, params),
             failed_deliveries=_rows(cur, FAILED_DELIVERIES_SQL, params),
         )
+
+
+def database_size(conn: psycopg.Connection) -> int:
+    """Bytes this database takes on disk (every table, index and chunk)."""
+    return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]

@@ -119,6 +119,7 @@ def test_an_officer_sees_the_pipeline_health_and_others_are_refused(browser, boo
         failing = page.locator("#ops-jobs tbody tr.bad")
         assert failing.count() == 1 and "No space left on device" in failing.inner_text()
         assert failing.locator("td").first.inner_text() == "失败"
+        assert "原始数据保留 " in page.locator("#ops-jobs").inner_text()  # with the database's size
         assert page.locator("#ops-jobs tr.bad td").first.evaluate("e => getComputedStyle(e).color") == \
             "rgb(255, 82, 82)"  # red
         assert "从未收到创建事件" in page.locator("#ops-quality").inner_text()

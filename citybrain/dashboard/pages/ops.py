@@ -10,6 +10,7 @@ server for the page and for its callback. It only reads: dead letters are worked
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 import dash
@@ -21,6 +22,7 @@ from citybrain.dashboard import auth, shell
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import t
 from citybrain.events import TOPIC_MODELS
+from citybrain.store.policies import StorageConfig
 
 OPS_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
 TOPICS = tuple(t.value for t in TOPIC_MODELS)
@@ -191,10 +193,23 @@ def jobs_panel(reading, ctx: Context, lang: str) -> list:
                      f"{job.total_failures:,}", (job.last_error or "")[:200]])
         classes.append("bad" if not job.healthy else "")
     mode = t("ops_mode_timescale" if storage.mode == "timescale" else "ops_mode_plain", lang)
+    kept = _retention(ctx)
+    mode += " · " + t("ops_storage_facts", lang).format(size=storage.size_bytes / 2**20, raw=kept.raw_retention_days,
+                                                        m=kept.rollup_1m_retention_days, h=kept.rollup_1h_retention_days)
     return [_error_note(reading.error, lang), html.Div(mode, className="ops-note"),
             _table([t("ops_state", lang), t("ops_job", lang), t("ops_relation", lang), t("ops_last_success", lang),
                     t("ops_failures", lang), t("ops_error", lang)], rows, classes, numeric={4}, wrap={5},
                    empty=t("ops_no_jobs", lang))]
+
+
+@functools.cache
+def _storage_config(config_dir) -> StorageConfig:
+    return StorageConfig.load(config_dir)
+
+
+def _retention(ctx: Context) -> StorageConfig:
+    """How long data is kept (config/storage.yaml), read once per process."""
+    return _storage_config(ctx.settings.config_dir)
 
 
 def t_kind(kind: str, lang: str) -> str:
