@@ -40,7 +40,6 @@ from citybrain.store.registry import seed_city
 
 LATENCY_RATES = (2_000, 20_000)  # events/s: Chengdu's live load, and ten times it
 LATENCY_SECONDS = 5
-TABLES = {Topic.READINGS: "readings", Topic.CAMERA_STATUS: "camera_status", Topic.CASE_EVENTS: "case_events"}
 
 
 STAMP = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for the send time in latency messages

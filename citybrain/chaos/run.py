@@ -27,7 +27,6 @@ import psycopg
 from kafka import KafkaProducer
 
 from citybrain.chaos.traffic import Planned, plan
-from citybrain.events import Topic
 from citybrain.geo.city import City
 from citybrain.geo.registry import build_registry
 from citybrain.runtime import broker, database
@@ -35,8 +34,7 @@ from citybrain.runtime.supervisor import Supervisor, stop_process_group
 from citybrain.settings import Settings
 from citybrain.store.migrate import migrate
 from citybrain.store.registry import seed_city
-
-TABLE = {Topic.READINGS: "readings", Topic.CAMERA_STATUS: "camera_status", Topic.CASE_EVENTS: "case_events"}
+from citybrain.store.writer import TABLES
 
 
 @dataclass
@@ -97,8 +95,8 @@ def send(bootstrap: str, planned: list[Planned], over_s: float, acked: list) -> 
 def check(url: str, acked: list[tuple[Planned, tuple[str, int, int]]], report: Report) -> None:
     with psycopg.connect(url) as conn:
         rows: Counter = Counter()
-        for topic, table in TABLE.items():
-            for event_id, n in conn.execute(f"SELECT event_id::text, count(*) FROM {table} GROUP BY 1"):
+        for topic, spec in TABLES.items():
+            for event_id, n in conn.execute(f"SELECT event_id::text, count(*) FROM {spec.name} GROUP BY 1"):
                 rows[(topic, event_id)] += n
         dead: dict[tuple[str, int, int], list[str]] = {}
         for t, p, o, reason in conn.execute(
@@ -166,7 +164,7 @@ def run(settings: Settings, events: int, harm: Harm, bad_share: float = 0.1, see
                 worker.proc.wait()
                 report.kills += 1
                 echo(f"  worker killed ({report.kills}/{harm.kills}) with {_accounted(url):,} events accounted for")
-                worker.proc = supervisor._spawn(worker.argv, worker.log_path)
+                supervisor.respawn(worker)
             if harm.db_outage_s:
                 _wait_for_progress(url, worker.proc)
                 time.sleep(rnd.uniform(0.2, 2.0))

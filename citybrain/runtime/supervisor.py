@@ -107,6 +107,13 @@ class Supervisor:
                     f"{child.name} exited with code {code}; last lines of {child.log_path}:\n{child.tail()}"
                 )
 
+    def respawn(self, child: Child, now: float | None = None) -> None:
+        """Start a child that has exited again, with the same command line and log."""
+        child.proc.wait()
+        child.proc = self._spawn(child.argv, child.log_path)
+        child.started, child.restart_at = time.monotonic() if now is None else now, None
+        child.restarts += 1
+
     def keep_alive(self, say: Callable[[str], None], now: float | None = None) -> None:
         """Restart children that died, with backoff; a child that cannot be restarted raises StartupError."""
         now = time.monotonic() if now is None else now
@@ -126,10 +133,7 @@ class Supervisor:
                 say(f"{child.name} exited with code {code}; restarting in {delay:.0f} s "
                     f"(restart {child.restarts + 1}; see {child.log_path})")
             elif now >= child.restart_at:
-                child.proc.wait()
-                child.proc = self._spawn(child.argv, child.log_path)
-                child.started, child.restart_at = now, None
-                child.restarts += 1
+                self.respawn(child, now)
                 say(f"{child.name} restarted (restart {child.restarts})")
 
     def stop_all(self) -> None:

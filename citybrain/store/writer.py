@@ -133,6 +133,10 @@ CASE_EVENTS = TableSpec(
 )
 
 
+# The three input feeds' tables, by the topic each is fed from (ingest, the chaos checker and benchmarks read it).
+TABLES: dict[str, TableSpec] = {spec.topic: spec for spec in (READINGS, CAMERA_STATUS, CASE_EVENTS)}
+
+
 @dataclass
 class WriteResult:
     inserted: int = 0

@@ -32,7 +32,7 @@ from citybrain.store import health, maintenance
 from citybrain.store.maintenance import PRUNE_EVERY_S
 from citybrain.store.policies import StorageConfig
 from citybrain.store.registry import load_lookup
-from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, TableSpec
+from citybrain.store.writer import TABLES
 from citybrain.stream import alerting, indicators
 from citybrain.stream.consumer import BATCH_FAILED, ConsumerConfig, IngestLoop, dead_letter_sender
 from citybrain.stream.ingest import Limits, Lookup
@@ -40,11 +40,6 @@ from citybrain.stream.sink import DurableSink
 
 log = logging.getLogger("citybrain.stream")
 
-TABLES: dict[str, TableSpec] = {
-    Topic.READINGS: READINGS,
-    Topic.CAMERA_STATUS: CAMERA_STATUS,
-    Topic.CASE_EVENTS: CASE_EVENTS,
-}
 LOOKUP_REFRESH_S = 60.0
 JOB_HEALTH_EVERY_S = 60.0
 
