@@ -198,9 +198,10 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
         step = max(1, rate // 100)
         for i in range(0, len(messages), step):
             now = b'"' + datetime.now(UTC).isoformat().encode() + b'"'
-            await publisher.publish((Topic.READINGS.value, key, value.replace(STAMP_JSON, now))
-                                    for key, value in messages[i:i + step])
+            await publisher.publish(((Topic.READINGS.value, key, value.replace(STAMP_JSON, now))
+                                     for key, value in messages[i:i + step]), wait=False)
             await asyncio.sleep(max(0.0, t0 + (i + step) / rate - time.perf_counter()))
+        await publisher.flush()
         return len(messages) / (time.perf_counter() - t0)
     finally:
         await publisher.stop()

@@ -22,9 +22,10 @@ from aiokafka.partitioner import DefaultPartitioner
 class BatchPublisher:
     def __init__(self, bootstrap: str, client_id: str = "citybrain-sim") -> None:
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap.split(","), client_id=client_id, acks=1,
-                                         linger_ms=20, max_batch_size=1024 * 1024)
+                                         linger_ms=0, max_batch_size=1024 * 1024)
         self.partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
+        self._unacknowledged: list[asyncio.Future] = []
 
     async def start(self) -> None:
         await self.producer.start()
@@ -37,8 +38,12 @@ class BatchPublisher:
             self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
         return self._partitions[topic]
 
-    async def publish(self, messages: Iterable[tuple[str, bytes, bytes]]) -> int:
-        """Send (topic, key, value) messages and wait for the broker's acknowledgements; returns how many."""
+    async def publish(self, messages: Iterable[tuple[str, bytes, bytes]], wait: bool = True) -> int:
+        """Send (topic, key, value) messages; returns how many.
+
+        With ``wait`` it returns once the broker has acknowledged them; without, the acknowledgements are
+        collected for ``flush`` (a paced sender must not stall a slice on the previous one's round trip).
+        """
         batches: dict[tuple[str, int], object] = {}
         pending = []
         sent = 0
@@ -55,5 +60,12 @@ class BatchPublisher:
             sent += 1
         for (topic, partition), batch in batches.items():
             pending.append(await self.producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*pending)
+        self._unacknowledged += pending
+        if wait:
+            await self.flush()
         return sent
+
+    async def flush(self) -> None:
+        """Wait for every message sent so far to be acknowledged."""
+        pending, self._unacknowledged = self._unacknowledged, []
+        await asyncio.gather(*pending)
