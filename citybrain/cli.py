@@ -437,9 +437,7 @@ def dlq_replay(
                                                help="Send this file's contents instead (one id only).")] = None,
 ) -> None:
     """Send dead letters back to their input topic, as they were or fixed; the worker judges them again."""
-    from kafka import KafkaProducer
-
-    from citybrain.store import dead_letters
+    from citybrain.replay import ReplayError, replay
 
     settings = load_settings()
     need(settings, "kafka_bootstrap")
@@ -447,21 +445,12 @@ def dlq_replay(
         raise typer.BadParameter("--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed")
     me = _officer(actor)
     with connect(app_url(settings)) as conn:
-        found = dead_letters.get(conn, ids)
-        missing = sorted(set(ids) - {d["id"] for d in found})
-        if missing:
-            fail(f"no dead letter {', '.join(map(str, missing))}")
-        cut = [d["id"] for d in found if d["truncated"] and fixed is None]
-        if cut:
-            fail(f"dead letter {', '.join(map(str, cut))} kept only part of its payload; replay it with --fixed FILE")
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="citybrain-dlq")
-        for d in found:
-            value = fixed.read_bytes() if fixed is not None else bytes(d["payload"] or b"")
-            key = bytes(d["key"]) if d["key"] is not None else None
-            producer.send(d["source_topic"], key=key, value=value).get(timeout=30)
-        producer.close()
-        dead_letters.mark_replayed(conn, ids, me)
-    typer.echo(f"re-sent {len(found)} dead letter(s) to their topics")
+        try:
+            sent = replay(conn, settings.kafka_bootstrap, ids, me,
+                          fixed=fixed.read_bytes() if fixed is not None else None)
+        except ReplayError as exc:
+            fail(str(exc))
+    typer.echo(f"re-sent {sent} dead letter(s) to their topics")
 
 
 users_app = typer.Typer(help="Dashboard accounts (stored in PostgreSQL, passwords hashed with argon2).",

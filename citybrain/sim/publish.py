@@ -13,10 +13,13 @@ partition whoever sends them.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+
+from citybrain import metrics
 
 
 class BatchPublisher:
@@ -47,6 +50,7 @@ class BatchPublisher:
         batches: dict[tuple[str, int], object] = {}
         pending = []
         sent = 0
+        per_topic: Counter[str] = Counter()
         for topic, key, value in messages:
             parts = await self._partitions_of(topic)
             partition = self.partitioner(key, parts, parts)
@@ -58,8 +62,11 @@ class BatchPublisher:
                 batch = batches[(topic, partition)] = self.producer.create_batch()
                 batch.append(key=key, value=value, timestamp=None)
             sent += 1
+            per_topic[topic] += 1
         for (topic, partition), batch in batches.items():
             pending.append(await self.producer.send_batch(batch, topic, partition=partition))
+        for topic, count in per_topic.items():  # one increment per topic and call, as handed to the broker
+            metrics.SIM_EVENTS_SENT.labels(topic=topic).inc(count)
         self._unacknowledged += pending
         if wait:
             await self.flush()

@@ -5,6 +5,7 @@ notification delivery; and everyone but officers and admins is refused, page and
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,9 @@ from citybrain.lag import LagProbe, ingest_group
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.sim import scenarios
+from citybrain.store import dead_letters
 from citybrain.store.alert_store import record_delivery
+from citybrain.store.dead_letters import DeadLetterRow
 from citybrain.store.maintenance import PRUNE_TASK
 from citybrain.store.runs import record_run
 from tests.helpers import start_citybrain, wait_until
@@ -162,3 +165,72 @@ def test_an_officer_sees_the_pipeline_health_and_others_are_refused(browser, boo
         assert officer.post("/_dash-update-component", data=body, headers=headers).status == 200
     finally:
         stop_dashboard(dashboard, log)
+
+
+def _dead_letter(url: str, reading) -> int:
+    """A valid reading that was dead-lettered (as if its device had not been registered yet)."""
+    payload = reading.to_bytes()
+    row = DeadLetterRow(Topic.READINGS.value, 0, 123456, reading.device_id.encode(), "unknown_device",
+                        "device not in the registry", payload, len(payload), hashlib.sha256(payload).hexdigest(),
+                        False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        dead_letters.insert(conn, [row])
+        return conn.execute("SELECT max(id) FROM dead_letters").fetchone()[0]
+
+
+def test_an_admin_replays_a_dead_letter_and_an_officer_may_not(browser, bootstrap, app_url, seeded_url, people,
+                                                               registry, tmp_path):
+    ensure_topics(bootstrap, PARTITIONS)
+    reading = scenarios.flood(registry[1], "510116", 6.5)[0]
+    dead_id = _dead_letter(seeded_url, reading)
+    worker_id = f"ops-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "data" / "faust").mkdir(parents=True)
+    worker = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=app_url,
+                             worker_id=worker_id, partitions=PARTITIONS, batch_within_s=0.2,
+                             data_dir=tmp_path / "data")
+    dashboard, url, log = start_dashboard(app_url, tmp_path, kafka_bootstrap=bootstrap, worker_id=worker_id)
+    try:
+        officer_page, _ = offline_page(browser)
+        sign_in(officer_page, url, "wangwu", "/ops")
+        officer_page.wait_for_selector("#ops-dead .ops-table", timeout=30_000)
+        assert officer_page.locator("#ops-replay").count() == 0  # officers see the list, not the action
+        officer_page.context.close()
+
+        admin_page, _ = offline_page(browser)
+        sign_in(admin_page, url, "admin", "/ops")
+        choice = admin_page.locator("#ops-replay-pick label", has_text=f"#{dead_id} ")
+        choice.wait_for(timeout=30_000)
+        choice.locator("input").check()
+        admin_page.click("#ops-replay")
+        admin_page.wait_for_selector("#ops-replay-message.ok", timeout=30_000)
+        assert f"#{dead_id}" in admin_page.locator("#ops-replay-message").inner_text()
+
+        def stored() -> bool:
+            with psycopg.connect(seeded_url) as conn:
+                return conn.execute("SELECT count(*) FROM readings WHERE event_id = %s",
+                                    (reading.event_id,)).fetchone()[0] == 1
+
+        wait_until(stored, 60, 0.5, "the worker to store the replayed reading")
+        with psycopg.connect(seeded_url) as conn:
+            by, at = conn.execute("SELECT replayed_by, replayed_at FROM dead_letters WHERE id = %s",
+                                  (dead_id,)).fetchone()
+        assert by == "admin" and at is not None
+        admin_page.wait_for_function(  # replayed ones are no longer offered
+            f"!document.querySelector('#ops-replay-pick').innerText.includes('#{dead_id} ')", timeout=30_000)
+
+        admin, _ = duty._signed_in(browser, url, "admin")
+        callback = next(cb for cb in duty._callbacks(admin) if "ops-replay-message" in cb["output"])
+        body = duty._body(callback)
+        body["inputs"][0]["value"] = 1
+        body["state"][0]["value"] = [dead_id]
+        officer, headers = duty._signed_in(browser, url, "wangwu")
+        assert officer.post("/_dash-update-component", data=body, headers=headers).status == 403
+        without_token = {k: v for k, v in headers.items() if k != "X-CSRFToken"}
+        admin_client, admin_headers = duty._signed_in(browser, url, "admin")
+        assert admin_client.post("/_dash-update-component", data=body, headers=without_token).status == 400
+        with psycopg.connect(seeded_url) as conn:  # the refused calls re-sent and re-marked nothing
+            assert conn.execute("SELECT replayed_at FROM dead_letters WHERE id = %s", (dead_id,)).fetchone()[0] == at
+        assert admin_client.post("/_dash-update-component", data=body, headers=admin_headers).status == 200
+    finally:
+        stop_dashboard(dashboard, log)
+        stop_process_group(worker, grace_s=10)

@@ -27,3 +27,32 @@ def test_simulate_sustains_a_high_rate(bootstrap):
     on_topics = sum(len(read_topic(bootstrap, t.value, 2)) for t in (Topic.READINGS, Topic.CAMERA_STATUS,
                                                                        Topic.CASE_EVENTS))
     assert on_topics == sent
+
+
+def test_the_publisher_counts_events_sent_per_topic(bootstrap):
+    import asyncio
+
+    from prometheus_client import REGISTRY
+
+    from citybrain.sim.publish import BatchPublisher
+
+    ensure_topics(bootstrap, 2)
+
+    def sent(topic: str) -> float:
+        return REGISTRY.get_sample_value("citybrain_sim_events_sent_total", {"topic": topic}) or 0.0
+
+    before = {t: sent(t.value) for t in (Topic.READINGS, Topic.CASE_EVENTS, Topic.CAMERA_STATUS)}
+
+    async def send() -> int:
+        publisher = BatchPublisher(bootstrap)
+        await publisher.start()
+        try:
+            return await publisher.publish([(Topic.READINGS.value, b"S1", b"{}")] * 5
+                                           + [(Topic.CASE_EVENTS.value, b"C1", b"{}")] * 3)
+        finally:
+            await publisher.stop()
+
+    assert asyncio.run(send()) == 8
+    assert sent(Topic.READINGS.value) - before[Topic.READINGS] == 5
+    assert sent(Topic.CASE_EVENTS.value) - before[Topic.CASE_EVENTS] == 3
+    assert sent(Topic.CAMERA_STATUS.value) == before[Topic.CAMERA_STATUS]

@@ -4,18 +4,21 @@ and how to work them, late events, storage mode and job health (failing or overd
 data-quality findings, and alert notifications that could not be delivered.
 
 Officers and admins open it (the people who act when the feed breaks); the role is checked on the
-server for the page and for its callback. It only reads: dead letters are worked with
-``citybrain dlq show`` / ``replay``, which the page spells out.
+server for the page and for its callbacks. Besides reading, admins may replay dead letters to their
+source topic (the same ``citybrain.replay.replay`` as ``citybrain dlq replay``, recorded under the
+signed-in admin); officers see the list and the ``citybrain dlq`` commands, not the action.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import UTC, datetime, timedelta
 
 import dash
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
+from flask_login import current_user
 
 from citybrain.accounts import Role
 from citybrain.dashboard import auth, shell
@@ -24,7 +27,10 @@ from citybrain.dashboard.i18n import t
 from citybrain.events import TOPIC_MODELS
 from citybrain.store.policies import StorageConfig
 
+log = logging.getLogger(__name__)
+
 OPS_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
+REPLAY_ROLES = frozenset({Role.ADMIN})
 TOPICS = tuple(t.value for t in TOPIC_MODELS)
 TOPIC_COLOURS = {"iot.readings": "#4fc3f7", "video.status": "#ffb74d", "case.events": "#ce93d8"}
 
@@ -38,15 +44,19 @@ JOBS = "ops-jobs"
 QUALITY = "ops-quality"
 DELIVERIES = "ops-deliveries"
 PANELS = (KPIS, LAG, DEAD, JOBS, QUALITY, DELIVERIES)
+REPLAY_PICK = "ops-replay-pick"
+REPLAY = "ops-replay"
+REPLAY_MESSAGE = "ops-replay-message"
 
 
 def layout(**_query) -> html.Div:
     ctx = context()
     lang = auth.current_lang()
 
-    def panel(title_key: str, body_id: str, extra: str = "") -> html.Section:
+    def panel(title_key: str, body_id: str, extra: str = "", below=None) -> html.Section:
         return html.Section(className=f"ops-panel {extra}", children=[
-            html.H2(t(title_key, lang), className="panel-title"), html.Div(id=body_id, className="ops-body")])
+            html.H2(t(title_key, lang), className="panel-title"), html.Div(id=body_id, className="ops-body"),
+            *([below] if below is not None else [])])
 
     return html.Div(className="page ops", children=[
         dcc.Interval(id=TICK, interval=ctx.refresh_ms),
@@ -59,11 +69,23 @@ def layout(**_query) -> html.Div:
                           figure=_empty_figure()),
             ]),
             panel("ops_lag", LAG, "ops-lag"),
-            panel("ops_dead_letters", DEAD, "ops-dead"),
+            panel("ops_dead_letters", DEAD, "ops-dead", _replay_controls(lang)),
             panel("ops_jobs", JOBS, "ops-jobs"),
             panel("ops_quality", QUALITY, "ops-quality"),
             panel("ops_deliveries", DELIVERIES, "ops-deliveries"),
         ]),
+    ])
+
+
+def _replay_controls(lang: str) -> html.Div | None:
+    """Admins only: choose dead letters and send them back to their topic."""
+    if not auth.allowed(REPLAY_ROLES):
+        return None
+    return html.Div(className="ops-replay", children=[
+        html.Div(t("ops_replay_pick", lang), className="ops-sub"),
+        dcc.Checklist(id=REPLAY_PICK, options=[], value=[], className="ops-replay-pick", inputClassName="pick-box"),
+        html.Button(t("ops_replay", lang), id=REPLAY, className="btn"),
+        html.Div(id=REPLAY_MESSAGE, className="ops-replay-message", role="status"),
     ])
 
 
@@ -287,3 +309,51 @@ def refresh(_n, rem):
             kpis(pipeline, lag, storage, lang),
             lag_panel(lag, lang), dead_letter_panel(picture, ctx, lang), jobs_panel(storage, ctx, lang),
             quality_panel(picture, ctx, lang), deliveries_panel(picture, ctx, lang))
+
+
+def replay_options(picture) -> list[dict]:
+    """The newest dead letters not replayed yet, as choices for the replay action."""
+    return [{"label": f"#{d['id']} {d['source_topic']}[{d['source_partition']}]@{d['source_offset']} {d['reason']}",
+             "value": d["id"]} for d in picture.newest_dead_letters if not d["replayed_at"]]
+
+
+@auth.secure_callback(
+    REPLAY_ROLES,
+    Output(REPLAY_PICK, "options"), Input(TICK, "n_intervals"), Input(REPLAY_MESSAGE, "children"),
+)
+def replay_choices(_n, _message):
+    picture = context().sources.pipeline.read().value
+    return replay_options(picture) if picture is not None else []
+
+
+@auth.secure_callback(
+    REPLAY_ROLES,
+    Output(REPLAY_MESSAGE, "children"), Output(REPLAY_MESSAGE, "className"), Output(REPLAY_PICK, "value"),
+    Input(REPLAY, "n_clicks"), State(REPLAY_PICK, "value"),
+    prevent_initial_call=True,
+)
+def replay_chosen(_clicks, chosen):
+    """Re-send the chosen dead letters as ``citybrain dlq replay`` does, as the signed-in admin."""
+    from citybrain.replay import ReplayError, replay
+
+    ctx = context()
+    lang = auth.current_lang()
+    ids = [int(i) for i in chosen or []]
+    if not ids:
+        return t("ops_replay_none", lang), "ops-replay-message warn", dash.no_update
+    if not ctx.settings.kafka_bootstrap:
+        return t("ops_replay_failed", lang).format(why="CITYBRAIN_KAFKA_BOOTSTRAP"), "ops-replay-message warn", \
+            dash.no_update
+    try:
+        with ctx.sources.connection() as conn:
+            sent = replay(conn, ctx.settings.kafka_bootstrap, ids, current_user.username,
+                          client_id="citybrain-dashboard")
+    except ReplayError as exc:
+        return t("ops_replay_failed", lang).format(why=str(exc)), "ops-replay-message warn", dash.no_update
+    except Exception as exc:  # the broker or the database: say so, change nothing on the page
+        log.exception("replaying dead letters %s failed", ids)
+        return t("ops_replay_failed", lang).format(why=type(exc).__name__), "ops-replay-message warn", \
+            dash.no_update
+    ctx.sources.pipeline.invalidate()
+    return (t("ops_replay_done", lang).format(n=sent, ids=", ".join(f"#{i}" for i in sorted(set(ids)))),
+            "ops-replay-message ok", [])
