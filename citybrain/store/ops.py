@@ -1,5 +1,5 @@
 """What the operations page reads: the pipeline's throughput, dead letters, late events, case
-data-quality findings and failed notification deliveries. Rows in, no judgement; each query takes
+data-quality findings, failed notification deliveries and the workers' heartbeats. Rows in, no judgement; each query takes
 an ``at`` time (None: now) so a past moment can be shown.
 
 Throughput is counted by event time, per input topic and minute: from the per-district 1-minute
@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from citybrain.events import Topic
+from citybrain.store import heartbeats
 
 THROUGHPUT_SQL = """
 WITH bounds AS (SELECT coalesce(%(at)s, now()) AS hi,
@@ -101,6 +102,7 @@ class PipelinePicture:
     case_findings: list[dict]  # finding, cases, newest, examples
     delivery_counts: list[dict]  # receiver, delivered, failed (last day)
     failed_deliveries: list[dict]
+    workers: list[dict]  # worker, app_id, beat_at, age_s, stale, partitions (store/heartbeats.py)
 
 
 def _rows(cur, query: str, params: dict) -> list[dict]:
@@ -121,6 +123,7 @@ def pipeline_picture(conn: psycopg.Connection, at: datetime | None = None, windo
             case_findings=_rows(cur, CASE_FINDINGS_SQL, params),
             delivery_counts=_rows(cur, DELIVERY_COUNTS_SQL, params),
             failed_deliveries=_rows(cur, FAILED_DELIVERIES_SQL, params),
+            workers=heartbeats.workers(conn, at),
         )
 
 

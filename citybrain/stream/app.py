@@ -7,7 +7,8 @@ idempotent writer turns the replay into a no-op.
 
 Timers on the group leader compute district risk and evaluate the alert
 rules, so with several workers each is done once; every worker refreshes its
-device lookup, and prunes past-retention rows on plain PostgreSQL.
+device lookup, records its heartbeat (with the ingest partitions it holds),
+and prunes past-retention rows on plain PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
 from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
-from citybrain.store import health, maintenance
+from citybrain.store import health, heartbeats, maintenance
 from citybrain.store.maintenance import PRUNE_EVERY_S
 from citybrain.store.policies import StorageConfig
 from citybrain.store.registry import load_lookup
@@ -168,6 +169,14 @@ def create_app(settings: Settings) -> faust.App:
         await asyncio.gather(*pending)
         # notifications go out per group; receivers retry with backoff: never hold up the next tick
         asyncio.get_running_loop().run_in_executor(None, dispatcher.flush)
+
+    me = heartbeats.Identity(settings.worker_id)
+
+    @app.timer(heartbeats.EVERY_S)
+    @survive
+    async def heartbeat() -> None:
+        # which workers are alive and which input partitions each holds (the operations page)
+        await asyncio.to_thread(heartbeats.beat, database_url, me, ingest_loop.partitions)
 
     @app.timer(LOOKUP_REFRESH_S)
     @survive

@@ -62,8 +62,10 @@ class _WaitForBatch(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked) -> None:
         await self.ingest.settle()
+        self.ingest.partitions = frozenset()
 
     async def on_partitions_assigned(self, assigned) -> None:
+        self.ingest.partitions = frozenset((tp.topic, tp.partition) for tp in assigned)
         log.info("ingest partitions: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
 
 
@@ -79,6 +81,7 @@ class IngestLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self._inflight: asyncio.Task | None = None
         self._lags: dict[TopicPartition, int] = {}
+        self.partitions: frozenset[tuple[str, int]] = frozenset()  # (topic, partition) held, as the listener says
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(

@@ -19,7 +19,7 @@ from citybrain.lag import LagProbe, ingest_group
 from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.sim import scenarios
-from citybrain.store import dead_letters
+from citybrain.store import dead_letters, heartbeats
 from citybrain.store.alert_store import record_delivery
 from citybrain.store.dead_letters import DeadLetterRow
 from citybrain.store.maintenance import PRUNE_TASK
@@ -113,7 +113,7 @@ def test_an_officer_sees_the_pipeline_health_and_others_are_refused(browser, boo
         assert kpis[2] == "3", kpis  # dead letters in the last hour (the lagging ones are not read yet)
         assert kpis[3] == "13", kpis  # late events: 12 seeded, and the case event two hours old
         assert kpis[4] == "1" and kpis[5] == "1", kpis  # one failing storage task, one failed delivery
-        lags = page.locator("#ops-lag tbody tr td:last-child").all_inner_texts()
+        lags = page.locator("#ops-lag > .ops-table tbody tr td:last-child").all_inner_texts()
         assert len(lags) == 3 * PARTITIONS
         assert sum(int(n.replace(",", "")) for n in lags) == LAGGING
 
@@ -231,6 +231,48 @@ def test_an_admin_replays_a_dead_letter_and_an_officer_may_not(browser, bootstra
         with psycopg.connect(seeded_url) as conn:  # the refused calls re-sent and re-marked nothing
             assert conn.execute("SELECT replayed_at FROM dead_letters WHERE id = %s", (dead_id,)).fetchone()[0] == at
         assert admin_client.post("/_dash-update-component", data=body, headers=admin_headers).status == 200
+    finally:
+        stop_dashboard(dashboard, log)
+        stop_process_group(worker, grace_s=10)
+
+
+def test_workers_beat_with_their_partitions_and_a_stopped_one_turns_stale(browser, bootstrap, app_url, seeded_url,
+                                                                          people, tmp_path):
+    ensure_topics(bootstrap, PARTITIONS)
+    worker_id = f"beat-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "data" / "faust").mkdir(parents=True)
+    worker = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=app_url,
+                             worker_id=worker_id, partitions=PARTITIONS, batch_within_s=0.2,
+                             data_dir=tmp_path / "data")
+    dashboard, url, log = start_dashboard(app_url, tmp_path, kafka_bootstrap=bootstrap, worker_id=worker_id)
+    every_input = {(t.value, p) for t in (Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS)
+                   for p in range(PARTITIONS)}
+
+    def ours() -> list[dict]:
+        with psycopg.connect(seeded_url) as conn:
+            return [w for w in heartbeats.workers(conn) if w["app_id"] == worker_id]
+
+    try:
+        wait_until(lambda: [set(w["partitions"]) for w in ours()] == [every_input], 60, 0.5,
+                   "the worker's heartbeat with every input partition")
+        [me] = ours()
+        assert not me["stale"] and me["age_s"] < 3 * heartbeats.EVERY_S
+        page, _ = offline_page(browser)
+        sign_in(page, url, "wangwu", "/ops")
+        row = page.locator("#ops-lag .ops-workers tbody tr", has_text=worker_id)
+        row.wait_for(timeout=30_000)
+        assert "iot.readings[0]" in row.inner_text() and f"case.events[{PARTITIONS - 1}]" in row.inner_text()
+        assert row.get_attribute("class") != "bad"
+
+        stop_process_group(worker, grace_s=10)
+        wait_until(lambda: [w["stale"] for w in ours()] == [True], 3 * heartbeats.EVERY_S + 30, 0.5,
+                   "the stopped worker to turn stale")
+        page.wait_for_function(
+            "id => [...document.querySelectorAll('#ops-lag .ops-workers tbody tr.bad')]"
+            ".some(tr => tr.innerText.includes(id))", arg=worker_id, timeout=30_000)
+        assert page.locator("#ops-lag .ops-workers tr.bad td").first.evaluate(
+            "e => getComputedStyle(e).color") == "rgb(255, 82, 82)"  # red
+        page.context.close()
     finally:
         stop_dashboard(dashboard, log)
         stop_process_group(worker, grace_s=10)

@@ -1,5 +1,6 @@
 """The operations page (/ops): is the pipeline healthy? Throughput per input topic, the worker
-group's consumer lag per partition (from the broker), dead letters by reason with the newest ones
+group's consumer lag per partition (from the broker) and the workers' heartbeats with the partitions
+each holds, dead letters by reason with the newest ones
 and how to work them, late events, storage mode and job health (failing or overdue in red), case
 data-quality findings, and alert notifications that could not be delivered.
 
@@ -169,6 +170,23 @@ def _per_minute(throughput: list[dict], topic: str) -> float:
 # --- panels ----------------------------------------------------------------------------------------
 
 
+def workers_table(picture, ctx: Context, lang: str) -> list:
+    """Which workers beat, when last, and the input partitions each holds; stale ones (no beat for three
+    intervals: stopped, hung or cut off from the database) in red."""
+    rows, classes = [], []
+    for w in picture.workers if picture is not None else []:
+        held = ", ".join(f"{topic}[{partition}]" for topic, partition in w["partitions"]) or "—"
+        state = t("ops_worker_stale", lang) if w["stale"] else t("ops_worker_live", lang)
+        rows.append([state, w["worker"], w["app_id"], _when(ctx, w["beat_at"], "%H:%M:%S"),
+                     f"{w['age_s']:,.0f}", held])
+        classes.append("bad" if w["stale"] else "")
+    return [html.Div(className="ops-workers", children=[
+        html.H3(t("ops_workers", lang), className="ops-sub"),
+        _table([t("ops_state", lang), t("ops_worker", lang), t("ops_group", lang), t("ops_last_beat", lang),
+                t("ops_beat_age", lang), t("ops_partitions", lang)], rows, classes, numeric={4}, wrap={5},
+               empty=t("ops_no_workers", lang))])]
+
+
 def lag_panel(reading, lang: str) -> list:
     parts = reading.value or []
     rows, classes = [], []
@@ -303,11 +321,11 @@ def refresh(_n, rem):
     picture = pipeline.value
     if picture is None:
         note = _error_note(pipeline.error, lang)
-        return (_empty_figure(), kpis(pipeline, lag, storage, lang), lag_panel(lag, lang), [note],
+        return (_empty_figure(), kpis(pipeline, lag, storage, lang), lag_panel(lag, lang) + [note], [note],
                 jobs_panel(storage, ctx, lang), [note], [note])
     return (throughput_figure(picture.throughput, ctx, lang, rem if isinstance(rem, (int, float)) else None),
             kpis(pipeline, lag, storage, lang),
-            lag_panel(lag, lang), dead_letter_panel(picture, ctx, lang), jobs_panel(storage, ctx, lang),
+            lag_panel(lag, lang) + workers_table(picture, ctx, lang), dead_letter_panel(picture, ctx, lang), jobs_panel(storage, ctx, lang),
             quality_panel(picture, ctx, lang), deliveries_panel(picture, ctx, lang))
 
 
