@@ -630,7 +630,19 @@ def schema() -> None:
     typer.echo(json.dumps(json_schemas(), indent=2, ensure_ascii=False))
 
 
+def _log_level() -> str:
+    """CITYBRAIN_LOG_LEVEL for logging set up before the command runs (a bad value: INFO, and the command
+    itself names the setting)."""
+    try:
+        return Settings().log_level
+    except ValidationError:
+        return "INFO"
+
+
 def main() -> None:
+    from citybrain import logs
+
+    logs.configure(_log_level())
     try:
         app()
     except KNOWN_ERRORS as exc:

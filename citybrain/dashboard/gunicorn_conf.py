@@ -57,3 +57,12 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker) -> None:
+    """Each dashboard process logs as every citybrain process does (``citybrain/logs.py``); gunicorn's own
+    access and error logs keep gunicorn's format."""
+    from citybrain import logs
+    from citybrain.settings import Settings
+
+    logs.configure(Settings().log_level)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
-from citybrain import metrics
+from citybrain import logs, metrics
 from citybrain.alerts.dispatch import Dispatcher
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
@@ -192,5 +192,7 @@ def run_worker(settings: Settings) -> None:
     if settings.metrics_port is not None:
         server = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "worker"), settings.metrics_host)
         log.info("metrics on %s", server.url)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # logging is citybrain's (citybrain/logs.py): faust's, aiokafka's and ours at the same level, same format
+    logs.configure(settings.log_level, libraries=settings.log_level)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, override_logging=False)
     worker.execute_from_commandline()

@@ -178,6 +178,8 @@ def dead_letter_sender(send) -> Callable[[list[DeadLetterRow]], Awaitable[None]]
         await asyncio.gather(*pending)
         for row in rows:
             log.warning("dead letter %s from %s[%d]@%d: %s", row.reason, row.source_topic,
-                        row.source_partition, row.source_offset, row.detail)
+                        row.source_partition, row.source_offset, row.detail,
+                        extra={"topic": row.source_topic, "reason": row.reason, "partition": row.source_partition,
+                               "offset": row.source_offset})
 
     return send_dead

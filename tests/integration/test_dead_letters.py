@@ -60,6 +60,18 @@ def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(bo
 
     by_reason = {d["reason"]: d for d in found}
     assert set(by_reason) == {"too_large", "conflicting_duplicate", "invalid"}
+
+    # the worker's log (a file, not a terminal) is JSON lines; a dead letter's line has the metrics' fields
+    def logged() -> list[dict]:
+        lines = (tmp_path / "worker.log").read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def dead_lines() -> list[dict]:
+        return [e for e in logged() if e.get("reason") and e.get("level") == "warning"]
+
+    dead = wait_until(lambda: len(dead_lines()) == 3 and dead_lines(), 30, 0.5, "three dead-letter log lines")
+    assert {(e["topic"], e["reason"]) for e in dead} == {(Topic.READINGS.value, r) for r in by_reason}
+    assert all(isinstance(e["partition"], int) and e["event"].startswith("dead letter") for e in dead)
     big = by_reason["too_large"]
     assert big["payload_size"] == len(huge) and big["truncated"] and len(big["payload"]) == 65_536
     assert big["payload_sha256"] == hashlib.sha256(huge).hexdigest()
