@@ -8,8 +8,9 @@ inserted (the CTE named by ``inserted``, e.g. ``ins AS (INSERT … RETURNING *)`
   every chunk);
 * on TimescaleDB, ``rollup_refresh_queue``: the whole-hour range of rows
   older than ``policies.LATE_AFTER``, which the continuous aggregates'
-  refresh policies may never look at again; ``maintenance.refresh_late_rollups``
-  refreshes them. In plain mode the writer's own rollup upserts are exact
+  refresh policies may never look at again; a TimescaleDB job owned by the
+  schema owner refreshes them every minute (``citybrain_refresh_late_rollups``,
+  migrations 014 and 015; ``maintenance.refresh_late_rollups`` runs it at once). In plain mode the writer's own rollup upserts are exact
   whatever the lateness, so nothing is queued.
 """
 

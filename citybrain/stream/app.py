@@ -144,12 +144,8 @@ def create_app(settings: Settings) -> faust.App:
         if deleted:
             log.info("deleted %d rows past retention", deleted)
 
-    @app.timer(maintenance.LATE_REFRESH_EVERY_S, on_leader=True)
-    @survive
-    async def refresh_late_rollups() -> None:
-        # TimescaleDB: rows older than the aggregates' refresh window reach the rollups here
-        with metrics.time_tick("late_refresh"):
-            await asyncio.to_thread(maintenance.refresh_late_rollups, database_url)
+    # Late rows reach TimescaleDB's rollups through a TimescaleDB job owned by the schema owner (migrations
+    # 014, 015): refresh_continuous_aggregate refuses the application role this worker connects as.
 
     @app.timer(JOB_HEALTH_EVERY_S)
     @survive

@@ -5,6 +5,8 @@ these are skipped; the rest of the storage suite runs on both (late rows
 reaching the rollups: tests/integration/test_storage_ops.py).
 """
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 
@@ -14,6 +16,7 @@ from citybrain.store.writer import READINGS, BatchWriter
 from tests.conftest import TIMESCALE_URL
 from tests.helpers import wait_until
 from tests.integration.test_read_api import READINGS_ROWS, at
+from tests.integration.test_storage_ops import reading, refresh_up_to
 
 pytestmark = pytest.mark.skipif(not TIMESCALE_URL, reason="needs CITYBRAIN_TEST_TIMESCALE_URL (a TimescaleDB server)")
 
@@ -62,7 +65,8 @@ def test_compression_retention_and_refresh_policies_are_registered(ts_url):
     assert sorted(by_kind["policy_compression"]) == sorted(RAW + ROLLUPS + ["indicators"])
     assert sorted(by_kind["policy_retention"]) == sorted(RAW + ROLLUPS + ["indicators"])
     assert sorted(by_kind["policy_refresh_continuous_aggregate"]) == sorted(ROLLUPS)
-    assert len(jobs) == 26  # the figure the README gives for sizing background workers
+    assert by_kind["citybrain_refresh_late_rollups"] == [None]  # the late-range refresh, as the owner's job
+    assert len(jobs) == 27  # the figure the README gives for sizing background workers
 
 
 def test_every_policy_job_runs_and_reports_its_health(ts_url):
@@ -111,3 +115,40 @@ def test_compression_covers_rollups_and_indicators_and_orders_by_event_id(ts_url
     assert set(orderby) == {"readings", "camera_status", "case_events", "indicators"}
     assert all("event_id" in orderby[t] for t in RAW)
     assert current == newest  # migrate updates the extension when the server has a newer one
+
+
+def test_late_rows_reach_the_rollups_through_the_owners_job_not_the_application_role(ts_url, app_url):
+    """refresh_continuous_aggregate refuses the worker's application role (not the owner), so the late-range
+    refresh is a TimescaleDB job owned by the role that migrates; rows the worker stores five hours late, as
+    that application role, reach both rollups when the job runs."""
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error, match="owner"):
+            conn.execute("CALL refresh_continuous_aggregate('readings_1m', NULL, NULL)")
+    with psycopg.connect(ts_url) as conn:
+        me = conn.execute("SELECT current_user::text").fetchone()[0]
+        [(job_id, owner, schedule)] = conn.execute(
+            "SELECT job_id, owner::text, schedule_interval FROM timescaledb_information.jobs"
+            " WHERE proc_name = 'citybrain_refresh_late_rollups'").fetchall()
+    assert owner == me and schedule == timedelta(minutes=1)
+
+    now = datetime.now(UTC)
+    late_minute = (now - timedelta(hours=5)).replace(second=0, microsecond=0)
+    late_hour = late_minute.replace(minute=0)
+    with psycopg.connect(app_url) as conn:
+        BatchWriter(conn, READINGS).write([reading(now - timedelta(minutes=10), 1.0)])
+    refresh_up_to(ts_url, now)  # the watermark passes the late rows' time, as in a running system
+    with psycopg.connect(app_url) as conn:
+        BatchWriter(conn, READINGS).write([reading(late_minute + timedelta(seconds=s), v)
+                                           for s, v in ((10, 10), (20, 20), (30, 30))])
+        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 1
+        assert queries.district_series(conn, "readings", "510104", late_minute,
+                                       late_minute + timedelta(minutes=1), "1m") == []
+
+    with psycopg.connect(ts_url, autocommit=True) as conn:  # what the scheduler does every minute
+        conn.execute("CALL run_job(%s)", (job_id,))
+    with psycopg.connect(app_url) as conn:
+        minute = queries.district_series(conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1))
+        hour = queries.district_series(conn, "readings", "510104", late_hour, late_hour + timedelta(hours=1), "1h")
+        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 0
+    assert [(r["bucket"], r["n"], r["value_avg"]) for r in minute] == [(late_minute, 3, 20.0)]
+    assert [(r["bucket"], r["n"], r["value_avg"]) for r in hour] == [(late_hour, 3, 20.0)]

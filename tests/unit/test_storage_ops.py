@@ -1,4 +1,4 @@
-"""Pure parts of the storage operations: mode decision, overdue jobs, merging late ranges, the storage config."""
+"""Pure parts of the storage operations: mode decision, overdue jobs, the storage config."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,7 +6,6 @@ import pytest
 
 from citybrain.config import ConfigError
 from citybrain.store.health import GRACE_S, _overdue
-from citybrain.store.maintenance import merge_ranges
 from citybrain.store.migrate import MigrationError, ServerFacts, decide_mode
 from citybrain.store.policies import StorageConfig
 
@@ -65,13 +64,6 @@ def job(**over):
 ])
 def test_a_job_is_overdue_when_it_has_not_succeeded_for_twice_its_schedule(row, since, overdue):
     assert _overdue(row, NOW, since) is overdue
-
-
-def test_late_ranges_merge_when_they_overlap_or_touch():
-    h = [NOW + timedelta(hours=i) for i in range(8)]
-    assert merge_ranges([(h[4], h[5]), (h[0], h[2]), (h[1], h[3]), (h[3], h[4]), (h[6], h[7])]) == \
-        [(h[0], h[5]), (h[6], h[7])]
-    assert merge_ranges([]) == []
 
 
 BASE = "raw_retention_days: 90\ncompress_after_days: 7\nrollup_1m_retention_days: 30\nrollup_1h_retention_days: 730\n"

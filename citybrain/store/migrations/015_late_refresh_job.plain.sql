@@ -1,0 +1,2 @@
+-- Plain PostgreSQL has no late-range refresh job: the batch writer rolls up
+-- every row it inserts, however late (015_late_refresh_job.timescale.sql).
