@@ -10,7 +10,8 @@ inserted (the CTE named by ``inserted``, e.g. ``ins AS (INSERT … RETURNING *)`
   older than ``policies.LATE_AFTER``, which the continuous aggregates'
   refresh policies may never look at again; a TimescaleDB job owned by the
   schema owner refreshes them every minute (``citybrain_refresh_late_rollups``,
-  migrations 014 and 015; ``maintenance.refresh_late_rollups`` runs it at once). In plain mode the writer's own rollup upserts are exact
+  migrations 014 and 015; ``maintenance.refresh_late_rollups`` runs it at
+  once). In plain mode the writer's own rollup upserts are exact
   whatever the lateness, so nothing is queued.
 """
 

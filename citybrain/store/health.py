@@ -2,9 +2,9 @@
 
 ``job_health`` lists, on TimescaleDB, every job of this database
 (``timescaledb_information.jobs`` with ``job_stats`` and the latest
-``job_errors`` row: compression, retention and refresh policies) and, in both
-modes, the tasks recorded in ``maintenance_runs`` (plain-mode retention, the
-late-rollup refresh, when the policies were applied). A job is *failing* when
+``job_errors`` row: compression, retention and refresh policies, and the
+late-range refresh job) and, in both modes, the tasks recorded in
+``maintenance_runs`` (plain-mode retention, when the policies were applied). A job is *failing* when
 its last run failed, and *overdue* when it is scheduled but has not succeeded
 for twice its schedule (plus a grace period) — including a job that never ran
 at all, which is what exhausted background workers look like.

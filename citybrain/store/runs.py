@@ -1,8 +1,8 @@
 """The last run of each maintenance task citybrain runs itself (table ``maintenance_runs``).
 
 TimescaleDB keeps statistics for its own background jobs; these are the same
-facts for what the worker and ``migrate`` do (plain-mode retention, the
-late-rollup refresh, applying the policies), read back by store/health.py.
+facts for what the worker and ``migrate`` do (plain-mode retention,
+applying the policies), read back by store/health.py.
 """
 
 from __future__ import annotations
