@@ -107,7 +107,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "job_policy_retention": {"zh": "过期清理", "en": "retention"},
     "job_policy_refresh_continuous_aggregate": {"zh": "汇总刷新", "en": "rollup refresh"},
     "job_retention_prune": {"zh": "过期清理", "en": "retention"},
-    "job_late_rollup_refresh": {"zh": "迟到数据汇总", "en": "late-row rollup refresh"},
     "job_citybrain_refresh_late_rollups": {"zh": "迟到数据汇总", "en": "late-row rollup refresh"},
     "job_apply_policies": {"zh": "应用存储策略", "en": "apply policies"},
     "ops_late": {"zh": "迟到事件（窗口已定稿后到达）", "en": "Late events (after their window was final)"},

@@ -201,6 +201,7 @@ def test_an_admin_replays_a_dead_letter_and_an_officer_may_not(browser, bootstra
         choice = admin_page.locator("#ops-replay-pick label", has_text=f"#{dead_id} ")
         choice.wait_for(timeout=30_000)
         choice.locator("input").check()
+        admin_page.screenshot(path=str(tmp_path / "ops-admin-replay.png"))
         admin_page.click("#ops-replay")
         admin_page.wait_for_selector("#ops-replay-message.ok", timeout=30_000)
         assert f"#{dead_id}" in admin_page.locator("#ops-replay-message").inner_text()

@@ -258,8 +258,7 @@ def t_kind(kind: str, lang: str) -> str:
 
 
 JOB_KEYS = {"job_policy_compression", "job_policy_retention", "job_policy_refresh_continuous_aggregate",
-            "job_retention_prune", "job_late_rollup_refresh", "job_apply_policies",
-            "job_citybrain_refresh_late_rollups"}
+            "job_retention_prune", "job_apply_policies", "job_citybrain_refresh_late_rollups"}
 
 
 def quality_panel(picture, ctx: Context, lang: str) -> list:
