@@ -66,7 +66,8 @@ class _WaitForBatch(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         self.ingest.partitions = frozenset((tp.topic, tp.partition) for tp in assigned)
-        log.info("ingest partitions: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+        held = [f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)]
+        log.info("ingest partitions: %s", ", ".join(held), extra={"partitions": held})
 
 
 class IngestLoop:

@@ -1,6 +1,6 @@
 """Two workers on the same topics split the partitions, store everything once, and compute each window once."""
 
-import re
+import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -18,8 +18,11 @@ PARTITIONS = 4
 
 
 def assigned(log) -> set[str]:
-    lines = re.findall(r"ingest partitions: (.*)", log.read_text(errors="replace"))
-    return set(lines[-1].strip().split(", ")) if lines else set()
+    """The partitions the worker's latest assignment gave it, from its JSON log lines."""
+    complete = log.read_text(errors="replace").split("\n")[:-1]  # a line being written is not read yet
+    events = [json.loads(line) for line in complete if line.startswith("{")]
+    held = [e["partitions"] for e in events if "partitions" in e]
+    return set(held[-1]) if held else set()
 
 
 def test_two_workers_share_partitions_and_the_leader_computes_each_window_once(
