@@ -56,6 +56,33 @@ SENSOR_SPECS: dict[SensorKind, tuple[str, float, float]] = {
 }
 
 
+class Level(StrEnum):
+    """A district's risk: "normal" (no warning), then China's four warning levels, blue IV up to red I.
+
+    Blue is already a warning, so a quiet district is normal, never blue.
+    """
+
+    NORMAL = "normal"
+    BLUE = "blue"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """0 (normal), 1 (blue IV) … 4 (red I): the order levels rise in."""
+        return list(Level).index(self)
+
+    @property
+    def grade(self) -> str:
+        """The warning's roman grade; empty for normal, which is no warning."""
+        return {"normal": "", "blue": "IV", "yellow": "III", "orange": "II", "red": "I"}[self.value]
+
+    @property
+    def is_warning(self) -> bool:
+        return self is not Level.NORMAL
+
+
 class CameraState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
@@ -151,10 +178,11 @@ class DistrictRisk(Event):
     district: Annotated[str, Field(pattern=r"^\d{6}$")]
     window_s: int = Field(gt=0)
     score: float = Field(ge=0, le=100)
-    level: Literal["blue", "yellow", "orange", "red"]
+    level: Level
     final: bool
     values: dict[str, float]
     contributions: dict[str, float]
+    floor: str | None = None  # the hazard floor that set the level, when it is above the score's own
 
 
 class AlertEvent(Event):

@@ -13,7 +13,8 @@ import psycopg
 
 from citybrain.alerts import rules as r
 from citybrain.alerts.engine import Observation, Signal
-from citybrain.risk.config import Level, RiskConfig
+from citybrain.events import Level
+from citybrain.risk.config import RiskConfig
 from citybrain.store import alert_facts as facts
 
 

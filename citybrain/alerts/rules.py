@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 
 from citybrain.alerts.matchers import Matcher, MatcherError, match_all, parse_all
 from citybrain.config import ConfigError, load_yaml
-from citybrain.events import SensorKind, Urgency
-from citybrain.risk.config import Level
+from citybrain.events import Level, SensorKind, Urgency
 
 
 class Severity(StrEnum):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from citybrain.config import load_yaml
-from citybrain.events import SensorKind
+from citybrain.events import Level, SensorKind
+
+__all__ = ["EXCEED", "SUB_INDICATORS", "Level", "Floor", "Levels", "RiskConfig"]
 
 EXCEED = "exceed_"
 SUB_INDICATORS = (
@@ -20,24 +21,6 @@ SUB_INDICATORS = (
     "open_emergencies",
     "overdue_cases",
 )
-
-
-class Level(StrEnum):
-    """China's four-colour warning levels, from IV (blue) to I (red)."""
-
-    BLUE = "blue"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        """0 (blue) … 3 (red): the order levels rise in."""
-        return list(Level).index(self)
-
-    @property
-    def grade(self) -> str:
-        return {"blue": "IV", "yellow": "III", "orange": "II", "red": "I"}[self.value]
 
 
 class Weighting(BaseModel):
@@ -54,16 +37,43 @@ class Weighting(BaseModel):
 
 
 class Levels(BaseModel):
+    """The score at which each warning starts; below ``blue`` a district is normal (no warning)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    blue: float
     yellow: float
     orange: float
     red: float
 
     @model_validator(mode="after")
     def _ordered(self) -> Levels:
-        if not 0 < self.yellow < self.orange < self.red <= 100:
-            raise ValueError("levels must satisfy 0 < yellow < orange < red <= 100")
+        if not 0 < self.blue < self.yellow < self.orange < self.red <= 100:
+            raise ValueError("levels must satisfy 0 < blue < yellow < orange < red <= 100")
         return self
+
+
+class Floor(BaseModel):
+    """A hazard that sets a minimum level whatever the weighted sum says: a gauge over its red line
+    is a flood risk even when every other figure of the district is quiet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    indicator: str
+    above: float  # the floor applies when the sub-indicator's raw value is greater than this
+    level: Level
+
+    @field_validator("indicator")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in SUB_INDICATORS:
+            raise ValueError(f"unknown sub-indicator {name!r}; known: {', '.join(SUB_INDICATORS)}")
+        return name
+
+    @field_validator("level")
+    @classmethod
+    def _a_warning(cls, level: Level) -> Level:
+        if not level.is_warning:
+            raise ValueError("a floor must be a warning level (blue, yellow, orange or red)")
+        return level
 
 
 class Baseline(BaseModel):
@@ -90,6 +100,7 @@ class RiskConfig(BaseModel):
     baseline: Baseline
     indicators: dict[str, Weighting]
     levels: Levels
+    floors: dict[str, Floor] = Field(default_factory=dict)  # name → floor; the name is what screens explain
 
     @field_validator("windows_s")
     @classmethod

@@ -25,9 +25,10 @@ class DistrictInputs:
 @dataclass(frozen=True)
 class Assessment:
     score: float
-    level: Level
+    level: Level  # the higher of the score's level and the highest floor that applies
     values: dict[str, float]  # sub-indicator → raw value
     contributions: dict[str, float]  # sub-indicator → points of the score; they add up to `score`
+    floor: str | None = None  # the floor that raised the level above the score's own, if one did
 
     def drivers(self, n: int = 3) -> list[tuple[str, float]]:
         """The sub-indicators that contribute most, largest first (zero contributions left out)."""
@@ -56,13 +57,25 @@ def sub_indicators(inputs: DistrictInputs, cfg: RiskConfig) -> dict[str, float]:
 
 
 def level_of(score: float, cfg: RiskConfig) -> Level:
+    """The level a score reaches; below blue a district is normal: no warning at all."""
     if score >= cfg.levels.red:
         return Level.RED
     if score >= cfg.levels.orange:
         return Level.ORANGE
     if score >= cfg.levels.yellow:
         return Level.YELLOW
-    return Level.BLUE
+    if score >= cfg.levels.blue:
+        return Level.BLUE
+    return Level.NORMAL
+
+
+def floor_of(values: dict[str, float], cfg: RiskConfig) -> tuple[str, Level] | None:
+    """The highest hazard floor the raw values trigger (the first configured among equals), if any."""
+    best = None
+    for name, floor in cfg.floors.items():
+        if values.get(floor.indicator, 0.0) > floor.above and (best is None or floor.level.rank > best[1].rank):
+            best = (name, floor.level)
+    return best
 
 
 def assess_values(values: dict[str, float], cfg: RiskConfig) -> Assessment:
@@ -71,7 +84,11 @@ def assess_values(values: dict[str, float], cfg: RiskConfig) -> Assessment:
         normalised = min(max((values[name] - w.zero_at) / (w.full_at - w.zero_at), 0.0), 1.0)
         contributions[name] = w.weight * normalised
     score = sum(contributions.values())
-    return Assessment(score=score, level=level_of(score, cfg), values=values, contributions=contributions)
+    level, applied = level_of(score, cfg), None
+    floor = floor_of(values, cfg)
+    if floor is not None and floor[1].rank > level.rank:
+        applied, level = floor
+    return Assessment(score=score, level=level, values=values, contributions=contributions, floor=applied)
 
 
 def assess(inputs: DistrictInputs, cfg: RiskConfig) -> Assessment:

@@ -1,7 +1,9 @@
 """Which windows are open, which are final, and which events came too late. Pure.
 
-Windows end on multiples of the shortest window (the tumbling step). A window
-stays open for ``allowed_lateness_s`` after its end and is recomputed on every
+Windows end on multiples of the shortest window (the tumbling step). The
+window in progress (ending after now) is computed too, over what has arrived
+so far, so an incident shows within a tick instead of after its minute ends.
+A window stays open for ``allowed_lateness_s`` after its end and is recomputed on every
 tick; then it is final and never changes again. An event whose step window
 is already final is late: it is stored, counted, and changes no final row.
 """
@@ -20,10 +22,16 @@ class Window:
     start: datetime
     end: datetime
     final: bool
+    until: datetime | None = None  # the window in progress: its figures so far, counted up to this moment
 
     @property
     def seconds(self) -> int:
         return int((self.end - self.start).total_seconds())
+
+    @property
+    def counted_until(self) -> datetime:
+        """Where counting stops: the end, or now for the window in progress."""
+        return self.until or self.end
 
 
 def _floor(t: datetime, step: int) -> datetime:
@@ -35,8 +43,9 @@ def due(now: datetime, cfg: RiskConfig) -> list[Window]:
     """Every window to (re)compute at ``now``: all still open, and those that just became final."""
     step = cfg.step_s
     horizon = now - timedelta(seconds=cfg.allowed_lateness_s + max(step, cfg.tick_s))
-    windows = []
     end = _floor(now, step)
+    windows = [Window(end + timedelta(seconds=step - w), end + timedelta(seconds=step), False, until=now)
+               for w in cfg.windows_s]
     while end > horizon:
         final = now >= end + timedelta(seconds=cfg.allowed_lateness_s)
         windows.extend(Window(end - timedelta(seconds=w), end, final) for w in cfg.windows_s)

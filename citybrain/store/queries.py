@@ -199,7 +199,7 @@ def district_series(
 
 
 LATEST_RISK_SQL = """
-SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level, i.final,
+SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level, i.final, i.floor,
        i.sub_values, i.contributions
   FROM indicators i JOIN districts d ON d.adcode = i.district
  WHERE i.window_s = %(window_s)s AND i.window_end > coalesce(%(at)s, now()) - make_interval(secs => %(max_age)s)

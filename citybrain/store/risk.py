@@ -112,10 +112,10 @@ def gather(conn: psycopg.Connection, start: datetime, end: datetime, cfg: RiskCo
 
 
 UPSERT_SQL = """
-INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions, floor)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (district, window_s, window_end) DO UPDATE
-   SET score = EXCLUDED.score, level = EXCLUDED.level, final = EXCLUDED.final,
+   SET score = EXCLUDED.score, level = EXCLUDED.level, final = EXCLUDED.final, floor = EXCLUDED.floor,
        sub_values = EXCLUDED.sub_values, contributions = EXCLUDED.contributions, computed_at = now()
  WHERE NOT indicators.final
 RETURNING district
@@ -130,7 +130,7 @@ def write_indicators(
     with conn.transaction(), conn.cursor() as cur:
         for district, a in assessments.items():
             cur.execute(UPSERT_SQL, (end, district, window_s, a.score, a.level.value, final,
-                                     json.dumps(a.values), json.dumps(a.contributions)))
+                                     json.dumps(a.values), json.dumps(a.contributions), a.floor))
             if cur.fetchone():
                 written.add(district)
     return written

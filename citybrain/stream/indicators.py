@@ -29,11 +29,13 @@ def tick(database_url: str, cfg: RiskConfig, now: datetime) -> TickResult:
     due = windows.due(now, cfg)
     with psycopg.connect(database_url) as conn:
         for window in due:
-            assessments = {d: assess(inputs, cfg) for d, inputs in gather(conn, window.start, window.end, cfg).items()}
+            inputs = gather(conn, window.start, window.counted_until, cfg)
+            assessments = {d: assess(i, cfg) for d, i in inputs.items()}
             written = write_indicators(conn, window.end, window.seconds, window.final, assessments)
             published += [
                 DistrictRisk(event_time=window.end, district=d, window_s=window.seconds, score=a.score,
-                             level=a.level.value, final=window.final, values=a.values, contributions=a.contributions)
+                             level=a.level, final=window.final, values=a.values, contributions=a.contributions,
+                             floor=a.floor)
                 for d, a in assessments.items() if d in written
             ]
     return TickResult(len(due), published)

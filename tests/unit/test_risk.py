@@ -17,9 +17,10 @@ CFG = RiskConfig.load(PROJECT_ROOT / "config")
 QUIET = DistrictInputs(cameras=1000, sensors={"pm25": 10, "water_level": 5}, expected_cases=2.0)
 
 
-def test_a_quiet_district_scores_zero_and_is_blue():
+def test_a_quiet_district_scores_zero_and_is_normal_not_blue():
     a = assess(QUIET, CFG)
-    assert a.score == 0 and a.level is Level.BLUE and a.drivers() == []
+    assert a.score == 0 and a.level is Level.NORMAL and a.drivers() == [] and a.floor is None
+    assert not a.level.is_warning and a.level.grade == ""
     assert set(a.values) == set(a.contributions) == set(SUB_INDICATORS)
 
 
@@ -39,12 +40,14 @@ def test_hand_computed_score_and_its_contributions():
     assert a.contributions["open_emergencies"] == pytest.approx(12.0)
     assert a.contributions["overdue_cases"] == pytest.approx(2.0)
     assert a.score == pytest.approx(39.0) == sum(a.contributions.values())
-    assert a.level is Level.YELLOW and a.level.grade == "III"
+    assert level_of(a.score, CFG) is Level.YELLOW and Level.YELLOW.grade == "III"
+    assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"  # one gauge over its line
     assert [name for name, _ in a.drivers()] == ["camera_offline_ratio", "open_emergencies", "exceed_water_level"]
 
 
 @pytest.mark.parametrize(("score", "level"), [
-    (0, Level.BLUE), (24.999, Level.BLUE), (25, Level.YELLOW), (49.999, Level.YELLOW),
+    (0, Level.NORMAL), (11.999, Level.NORMAL), (12, Level.BLUE), (24.999, Level.BLUE),
+    (25, Level.YELLOW), (49.999, Level.YELLOW),
     (50, Level.ORANGE), (74.999, Level.ORANGE), (75, Level.RED), (100, Level.RED),
 ])
 def test_level_boundaries(score, level):
@@ -108,6 +111,11 @@ def write_risk(tmp_path: Path, **changes) -> Path:
     ({"levels.orange": 20}, "levels: Value error, levels must satisfy"),
     ({"thresholds.gas": None}, "thresholds: Value error, no threshold for gas"),
     ({"windows_s": [60, 90]}, "windows_s: Value error"),
+    ({"levels.blue": 30}, "levels: Value error, levels must satisfy 0 < blue < yellow"),
+    ({"floors.camera_outage.indicator": "cameras_on_fire"}, "floors.camera_outage.indicator: Value error, unknown"),
+    ({"floors.open_emergency.level": "normal"}, "floors.open_emergency.level: Value error, a floor must be a warning"),
+    ({"floors.open_emergency.level": "purple"}, "floors.open_emergency.level: Input should be"),
+    ({"floors.open_emergency.at_least": 1}, "floors.open_emergency.at_least: Extra inputs are not permitted"),
 ])
 def test_bad_risk_config_names_file_and_key(tmp_path, change, message):
     with pytest.raises(ConfigError) as err:
@@ -119,10 +127,15 @@ T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def test_windows_due_are_open_until_their_lateness_has_passed():
-    now = T0 + timedelta(seconds=5)  # lateness 120 s, step 60 s, tick 10 s
+    now = T0 + timedelta(seconds=5)  # lateness 120 s, step 60 s
     due = windows.due(now, CFG)
     ends = sorted({w.end for w in due})
-    assert ends == [T0 - timedelta(minutes=2), T0 - timedelta(minutes=1), T0]
+    assert ends == [T0 - timedelta(minutes=2), T0 - timedelta(minutes=1), T0, T0 + timedelta(minutes=1)]
+    # the window in progress is counted up to now, so an incident shows within a tick
+    in_progress = [w for w in due if w.end > now]
+    assert {w.seconds for w in in_progress} == {60, 900}
+    assert all(w.counted_until == now and not w.final for w in in_progress)
+    assert all(w.counted_until == w.end for w in due if w.end <= now)
     final = {w.end for w in due if w.final}
     assert final == {T0 - timedelta(minutes=2)}  # ended 125 s ago: just became final
     assert {w.seconds for w in due} == {60, 900}
@@ -134,3 +147,53 @@ def test_late_means_the_events_window_is_already_final():
     assert windows.is_late(T0 - timedelta(seconds=121), T0, CFG)
     assert not windows.is_late(T0 - timedelta(seconds=120), T0, CFG)
     assert not windows.is_late(T0, T0, CFG)
+
+
+# floors: hazards set a minimum level whatever the weighted sum says
+
+
+def test_one_gauge_over_its_line_puts_a_quiet_district_at_orange_and_says_why():
+    a = assess(DistrictInputs(cameras=1000, sensors={"water_level": 50}, sensors_exceeding={"water_level": 1}), CFG)
+    assert a.score < CFG.levels.blue  # the weighted sum alone: 1 gauge in 50 is 1.5 points
+    assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
+
+
+def test_a_flooded_district_is_orange_although_its_score_is_low():
+    a = assess(DistrictInputs(cameras=1000, sensors={"water_level": 20}, sensors_exceeding={"water_level": 20}), CFG)
+    assert a.score == CFG.indicators["exceed_water_level"].weight  # 15: below yellow
+    assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
+
+
+def test_a_district_wide_camera_outage_is_at_least_yellow():
+    a = assess(DistrictInputs(cameras=1000, cameras_down=240), CFG)  # 24 %: the "stayed blue" case
+    assert a.score < CFG.levels.yellow and a.level is Level.YELLOW and a.floor == "camera_outage"
+    at_line = assess(DistrictInputs(cameras=1000, cameras_down=200), CFG)  # 20 % is not over 20 %
+    assert at_line.level is Level.BLUE and at_line.floor is None
+
+
+def test_an_open_emergency_is_at_least_blue():
+    a = assess(DistrictInputs(cameras=1000, open_emergencies=1), CFG)
+    assert a.score < CFG.levels.blue and a.level is Level.BLUE and a.floor == "open_emergency"
+
+
+def test_a_floor_never_lowers_a_level_and_is_not_named_when_the_score_is_higher():
+    a = assess(DistrictInputs(cameras=100, cameras_down=100, sensors={"water_level": 5, "gas": 5},
+                              sensors_exceeding={"water_level": 5, "gas": 5},
+                              open_emergencies=5, overdue_cases=20, new_cases=10, expected_cases=1), CFG)
+    assert a.score >= CFG.levels.red and a.level is Level.RED and a.floor is None
+
+
+def test_the_highest_floor_wins():
+    a = assess(DistrictInputs(cameras=100, cameras_down=30, sensors={"water_level": 5},
+                              sensors_exceeding={"water_level": 1}, open_emergencies=1), CFG)
+    assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
+
+
+@given(raw_values)
+def test_the_level_is_never_below_the_scores_own_or_any_floor_that_applies(values):
+    a = assess_values(values, CFG)
+    assert a.level.rank >= level_of(a.score, CFG).rank
+    for f in CFG.floors.values():
+        if values[f.indicator] > f.above:
+            assert a.level.rank >= f.level.rank
+    assert (a.floor is None) == (a.level is level_of(a.score, CFG))
