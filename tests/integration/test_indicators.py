@@ -81,7 +81,7 @@ def test_camera_outage_drives_its_district_to_the_configured_level(bootstrap, se
     assert sum(contributions.values()) == pytest.approx(score)
     assert max(contributions, key=contributions.get) == "camera_offline_ratio"
     assert values["camera_offline_ratio"] == pytest.approx(len(down) / len(in_district))
-    assert {d: r[2] for d, r in by_district.items() if d != DISTRICT} == {d: "blue" for d in by_district if d != DISTRICT}
+    assert {d: r[2] for d, r in by_district.items() if d != DISTRICT} == {d: "normal" for d in by_district if d != DISTRICT}
 
     # the indicators are published keyed by district
     published = [(m.key.decode(), DistrictRisk.model_validate_json(m.value))

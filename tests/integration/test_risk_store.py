@@ -66,4 +66,4 @@ def test_final_rows_are_frozen_and_readable(seeded_url):
         assert write_indicators(conn, END, 900, True, first) == set(inputs)
         assert write_indicators(conn, END, 900, True, first) == set()  # already final: untouched
         rows = queries.risk_series(conn, "510104", 900, START, END + timedelta(seconds=1))
-    assert [(r["window_end"], r["level"]) for r in rows] == [(END, "blue")]
+    assert [(r["window_end"], r["level"]) for r in rows] == [(END, "normal")]
