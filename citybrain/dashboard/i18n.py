@@ -21,6 +21,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "ago": {"zh": "秒前", "en": "s ago"},
     "stale": {"zh": "数据流中断", "en": "FEED STALLED"},
     "no_data": {"zh": "暂无数据", "en": "no data yet"},
+    "screen_stale": {"zh": "画面已停止更新", "en": "SCREEN NOT UPDATING"},
+    "last_update": {"zh": "最后更新", "en": "last update"},
     "db_down": {"zh": "数据库不可用", "en": "DATABASE UNREACHABLE"},
     "district": {"zh": "区县", "en": "district"},
     "events": {"zh": "事件", "en": "events"},

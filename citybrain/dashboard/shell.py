@@ -13,19 +13,21 @@ from datetime import UTC, datetime
 
 import dash
 import flask
-from dash import ClientsideFunction, Input, Output, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from citybrain.accounts import Role
 from citybrain.dashboard import auth
-from citybrain.dashboard.components.freshness import freshness
+from citybrain.dashboard.components.freshness import freshness_data
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import html_lang, t
 
 CLOCK = "shell-clock"
 CLOCK_TICK = "shell-clock-tick"
 FRESHNESS = "shell-freshness"
+FRESH_DATA = "shell-fresh-data"
+STALE_BANNER = "shell-stale-banner"
 TICK = "shell-tick"
 ZONE = "shell-zone"
 NAV = "shell-nav"
@@ -77,10 +79,12 @@ def layout():
                 ]),
             ]),
         ]),
+        html.Div(id=STALE_BANNER, className="stale-banner"),
         html.Main(dash.page_container, className="shell-main"),
         dcc.Interval(id=TICK, interval=ctx.refresh_ms),
         dcc.Interval(id=CLOCK_TICK, interval=1000),
         dcc.Store(id=ZONE, data={"tz": ctx.city.spec.timezone, "lang": lang}),
+        dcc.Store(id=FRESH_DATA),
     ])
 
 
@@ -96,7 +100,16 @@ dash.clientside_callback(
 )
 
 
-@auth.secure_callback(EVERYONE, Output(FRESHNESS, "children"), Output(FRESHNESS, "className"), Input(TICK, "n_intervals"))
+# the age is the browser's own: it ticks every second and turns the screen stale when answers stop
+dash.clientside_callback(
+    ClientsideFunction(namespace="citybrain", function_name="freshness"),
+    Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
+    Output(STALE_BANNER, "children"), Output(STALE_BANNER, "className"),
+    Input(CLOCK_TICK, "n_intervals"), Input(FRESH_DATA, "data"), State(ZONE, "data"),
+)
+
+
+@auth.secure_callback(EVERYONE, Output(FRESH_DATA, "data"), Input(TICK, "n_intervals"))
 def refresh_freshness(_n):
     ctx = context()
-    return freshness(ctx.sources.city.read(), auth.current_lang(), datetime.now(UTC), ctx.tz)
+    return freshness_data(ctx.sources.city.read(), datetime.now(UTC), ctx.refresh_ms, auth.current_lang())

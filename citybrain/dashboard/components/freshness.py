@@ -1,25 +1,35 @@
-"""The data-freshness badge: a wall screen must never look live when it is not."""
+"""The data-freshness badge: a wall screen must never look live when it is not.
+
+The server only says what it knows when it answers: how old the newest
+ingested event was at that moment, and whether the database answered. The
+age on screen is computed in the browser (``citybrainFreshness`` in
+``assets/citybrain.js``) from the moment that answer arrived, so a frozen
+dashboard process, a dead connection or a server that is gone cannot keep a
+green "0 s ago" on a wall: the age keeps growing, and once no refresh has
+succeeded for two intervals the whole screen says it stopped updating.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from citybrain.dashboard.i18n import t
 from citybrain.dashboard.sources import CityPicture, Reading
 
-STALE_AFTER_S = 30.0
+STALE_AFTER_S = 10.0  # the city sends hundreds of events a second: 10 s without one is a stalled feed
+MISSED_REFRESHES = 2  # the screen is stale once this many refresh intervals passed without an answer
 
 
-def freshness(reading: Reading[CityPicture], lang: str, now: datetime, tz: tzinfo) -> tuple[str, str]:
-    """(text, css class) saying how fresh the data is, in the city's local time; red when the feed or the
-    database stalls."""
-    if reading.error:
-        return f"{t('db_down', lang)} · {reading.taken_at.astimezone(tz):%H:%M:%S}", "freshness stale"
+def freshness_data(reading: Reading[CityPicture], now: datetime, interval_ms: int, lang: str) -> dict:
+    """What the browser needs to tell the data's age by itself: ages as of ``now`` (server time), no clock
+    comparison between server and browser, and the texts in the UI language."""
     last = reading.value.totals.last_ingested if reading.value else None
-    if last is None:
-        return t("no_data", lang), "freshness stale"
-    age = max(0.0, (now - last).total_seconds())
-    text = f"{t('fresh', lang)} {last.astimezone(tz):%H:%M:%S} · {age:.0f} {t('ago', lang)}"
-    if age > STALE_AFTER_S:
-        return f"{t('stale', lang)} · {text}", "freshness stale"
-    return text, "freshness ok"
+    return {
+        "served_ms": int(now.timestamp() * 1000),
+        "feed_age_s": max(0.0, (now - last).total_seconds()) if last else None,
+        "db_error": bool(reading.error),
+        "stale_after_s": STALE_AFTER_S,
+        "screen_stale_after_ms": MISSED_REFRESHES * interval_ms + 1000,
+        "text": {k: t(k, lang) for k in ("fresh", "ago", "stale", "db_down", "no_data", "screen_stale",
+                                          "last_update")},
+    }
