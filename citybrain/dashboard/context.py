@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
+from citybrain.config import ConfigError
 from citybrain.dashboard.sources import Sources
+from citybrain.dashboard.wall_config import WallConfig
 from citybrain.events import Topic
 from citybrain.geo.city import City
 from citybrain.lag import ingest_group
@@ -31,6 +33,7 @@ class Context:
     risk: RiskConfig
     rules: RulesConfig
     sources: Sources
+    wall: WallConfig
     district_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
@@ -38,10 +41,15 @@ class Context:
         city = City.load(settings.config_dir)
         risk = RiskConfig.load(settings.config_dir)
         rules = RulesConfig.load(settings.config_dir)
+        wall = WallConfig.load(settings.config_dir)
+        unknown = sorted(set(wall.core_districts) - {d.adcode for d in city.districts})
+        if unknown:
+            raise ConfigError(f"{settings.config_dir / 'wall.yaml'}: core_districts: not in the city: {', '.join(unknown)}")
         sources = Sources(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1],
-                          kafka_bootstrap=settings.kafka_bootstrap, ingest_group=ingest_group(settings.worker_id))
+                          kafka_bootstrap=settings.kafka_bootstrap, ingest_group=ingest_group(settings.worker_id),
+                          silent_after_s=risk.sensor_silent_after_s, tz=city.tz)
         names = {d.adcode: {"zh": d.name_zh, "en": d.name_en} for d in city.districts}
-        return cls(settings, city, risk, rules, sources, names)
+        return cls(settings, city, risk, rules, sources, wall, names)
 
     @property
     def refresh_ms(self) -> int:

@@ -9,7 +9,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "title": {"zh": "城市大脑 · 运行指挥中心", "en": "City Brain · Operations Centre"},
     "map_title": {"zh": "各区县风险等级（近 15 分钟）", "en": "District risk, last 15 minutes"},
     "at_risk": {"zh": "风险区县及主要成因", "en": "Districts at risk, and why"},
-    "all_clear": {"zh": "全市各区县均为蓝色（IV级）", "en": "All districts blue (IV)"},
+    "all_clear": {"zh": "全市各区县运行正常，无预警", "en": "All districts normal: no warning"},
+    "cameras_online": {"zh": "视频在线", "en": "cameras online"},
+    "sensors_reporting": {"zh": "感知在报", "en": "sensors reporting"},
+    "critical_alerts": {"zh": "严重告警", "en": "critical alerts"},
+    "of_total": {"zh": "/", "en": "of"},
+    "no_data_legend": {"zh": "无数据", "en": "no data"},
+    "core_inset": {"zh": "中心城区", "en": "Urban core"},
+    "panel_risk": {"zh": "预警区县", "en": "Districts with a warning"},
+    "panel_alerts": {"zh": "活动告警", "en": "Active alerts"},
+    "panel_cases": {"zh": "今日市民诉求", "en": "Citizen cases today"},
+    "panel_video": {"zh": "视频点位与感知设备", "en": "Video points and sensors"},
+    "more": {"zh": "另有 {n} 项", "en": "+{n} more"},
+    "floor_reason": {"zh": "触发底线：{floor}", "en": "floor: {floor}"},
+    "col_received": {"zh": "受理", "en": "recv."},
+    "col_resolved": {"zh": "办结", "en": "done"},
+    "col_satisfaction": {"zh": "满意率", "en": "satisf."},
+    "col_overdue": {"zh": "超期", "en": "overdue"},
+    "col_online": {"zh": "在线", "en": "online"},
+    "col_offline": {"zh": "离线", "en": "offline"},
+    "col_reporting": {"zh": "感知在报", "en": "sensors"},
+    "city_total": {"zh": "全市", "en": "City"},
+    "no_active_alerts": {"zh": "当前无活动告警", "en": "No active alerts"},
+    "minutes_ago": {"zh": "{m} 分钟前", "en": "{m} min ago"},
+    "cleared_unacked": {"zh": "已恢复·待确认", "en": "cleared, unacked"},
     "events_per_min": {"zh": "事件/分钟", "en": "events/min"},
     "cameras": {"zh": "视频点位", "en": "video points"},
     "cameras_down": {"zh": "离线/故障点位", "en": "cameras offline/fault"},
@@ -260,11 +283,25 @@ ALERT_TITLES: dict[str, dict[str, str]] = {
     "storage_job_failing": {"zh": "存储任务 {job} 运行异常", "en": "Storage job {job} failing or overdue"},
 }
 LEVELS: dict[str, dict[str, str]] = {
+    "normal": {"zh": "正常", "en": "Normal"},
     "blue": {"zh": "蓝色 IV级", "en": "Blue IV"},
     "yellow": {"zh": "黄色 III级", "en": "Yellow III"},
     "orange": {"zh": "橙色 II级", "en": "Orange II"},
     "red": {"zh": "红色 I级", "en": "Red I"},
 }
+
+
+FLOORS: dict[str, dict[str, str]] = {
+    "water_over_warning_line": {"zh": "水位超警戒线", "en": "water over its warning line"},
+    "gas_over_alarm_level": {"zh": "燃气报警", "en": "gas alarm"},
+    "camera_outage": {"zh": "大面积视频点位离线", "en": "district-wide camera outage"},
+    "open_emergency": {"zh": "紧急诉求未办结", "en": "open emergency case"},
+}
+
+
+def floor_name(key: str, lang: str) -> str:
+    """A hazard floor's name from config/risk.yaml, in ``lang`` (its key when it has no translation)."""
+    return FLOORS.get(key, {}).get(lang_of(lang), key.replace("_", " "))
 
 
 def indicator_name(key: str, lang: str) -> str:

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -32,6 +32,12 @@ from citybrain.store.migrate import storage_mode
 T = TypeVar("T")
 ACTIVITY_WINDOW_S = 60.0
 PAST_READINGS_KEPT = 64
+DEVICE_TTL_S = 5.0  # sensors reporting scans the last 15 minutes of readings: at most once per 5 s
+
+
+def local_midnight(moment: datetime, tz: tzinfo) -> datetime:
+    """The start of ``moment``'s day in the city ("today" on the wall is the city's day, not UTC's)."""
+    return moment.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,8 @@ class Sources:
     """Every dataset the pages read, sharing one small connection pool per process."""
 
     def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900,
-                 kafka_bootstrap: str | None = None, ingest_group: str | None = None) -> None:
+                 kafka_bootstrap: str | None = None, ingest_group: str | None = None,
+                 silent_after_s: float = 900.0, tz: tzinfo = UTC) -> None:
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=False,
                                    kwargs={"autocommit": True}, timeout=5)
 
@@ -136,6 +143,11 @@ class Sources:
         self.alert_history = Reader("alert_history", self.pool,
                                     lambda conn, at, alert_id: duty.alert_history(conn, alert_id, at), ttl_s)
         self.cases = Reader("cases", self.pool, lambda conn, at, _k: duty.open_cases(conn, at), ttl_s)
+        # the wall's per-district figures: device states (sensors reporting) and today's case handling
+        self.devices = Reader("devices", self.pool, lambda conn, at, _k: queries.device_status(
+            conn, at or datetime.now(UTC), silent_after_s), max(ttl_s, DEVICE_TTL_S))
+        self.case_kpis = Reader("case_kpis", self.pool, lambda conn, at, _k: queries.case_kpis(
+            conn, local_midnight(at or datetime.now(UTC), tz), at or datetime.now(UTC)), ttl_s)
         self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)
         # the operations page
         self.pipeline = Reader("pipeline", self.pool, lambda conn, at, _k: ops.pipeline_picture(conn, at), ttl_s)

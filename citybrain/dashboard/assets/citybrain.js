@@ -52,6 +52,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       }
       return [text, cls, banner, bannerClass];
     },
+    // the wall's map sizes its labels from the screen's height: report it once, and again on a resize
+    viewport: function (_n) {
+      var h = window.innerHeight, w = window.innerWidth;
+      if (window.citybrainViewport && window.citybrainViewport.h === h && window.citybrainViewport.w === w) {
+        return window.dash_clientside.no_update;
+      }
+      window.citybrainViewport = { h: h, w: w };
+      return { h: h, w: w };
+    },
     // the navigation link of the page on screen is marked
     markNav: function (pathname) {
       document.querySelectorAll("#shell-nav .nav-link").forEach(function (a) {
