@@ -26,7 +26,7 @@ from citybrain.dashboard.i18n import html_lang, t
 CLOCK = "shell-clock"
 CLOCK_TICK = "shell-clock-tick"
 FRESHNESS = "shell-freshness"
-FRESH_DATA = "shell-fresh-data"
+FRESH_DATA = "shell-freshness-data"
 STALE_BANNER = "shell-stale-banner"
 TICK = "shell-tick"
 ZONE = "shell-zone"

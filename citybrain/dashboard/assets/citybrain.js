@@ -15,7 +15,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     freshness: function (_n, data, zone) {
       var cb = window.citybrainFresh || (window.citybrainFresh = { data: null, received: null });
       var trig = window.dash_clientside.callback_context.triggered.map(function (t) { return t.prop_id; });
-      if (data && (trig.indexOf("shell-fresh-data.data") >= 0 || cb.data === null)) {
+      if (data && (trig.indexOf("shell-freshness-data.data") >= 0 || cb.data === null)) {
         cb.data = data;
         cb.received = Date.now();
       }
