@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1.")
     dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     dashboard_port: int = Field(8050, ge=1, le=65535, description="Port the dashboard listens on.")
-    dashboard_refresh_s: float = Field(5.0, gt=0, description="How often dashboard pages refresh, seconds.")
+    dashboard_refresh_s: float = Field(2.0, gt=0, description="How often dashboard pages refresh, seconds.")
     cameras: int = Field(95_000, ge=0, description="Video points in the simulated device registry.")
     sensors: int = Field(1_760, ge=0, description="IoT monitoring points in the simulated device registry.")
     seed: int = Field(20260101, description="Seed of the device registry and simulator (same seed, same city).")
