@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from citybrain.dashboard.latency import flood_to_wall
 from citybrain.events import Level
 from citybrain.risk.config import RiskConfig
 from citybrain.runtime.broker import ensure_topics
@@ -66,3 +67,13 @@ def test_a_flood_turns_its_district_orange_within_the_wall_bound(bootstrap, seed
     with psycopg.connect(seeded_url) as conn:
         others = {r["district"]: r["level"] for r in queries.latest_risk(conn, window_s) if r["district"] != SHUANGLIU}
     assert "orange" not in others.values() and "red" not in others.values()
+
+
+def test_the_wall_latency_measurement_sees_a_flood_and_its_alert(bootstrap, seeded_url, registry, worker):
+    """The figure `citybrain bench` reports: incident → colour on the wall, critical alert → listed."""
+    _, sensors = registry
+    wait_until(lambda: wall_row(seeded_url, "510114", 900), 90, 0.5, "the first risk tick")
+    latency = flood_to_wall(bootstrap, seeded_url, sensors, "510114", refresh_s=2.0, timeout_s=40)
+    print(f"incident → wall {latency.incident_s:.1f} s, alert → wall {latency.alert_s} s")
+    assert latency.incident_s <= WALL_BOUND_S
+    assert latency.alert_s is not None and latency.alert_s <= 5.0
