@@ -15,11 +15,12 @@ import psycopg
 import pytest
 import yaml
 
+from citybrain.dashboard.load import wall_screens_cost
 from citybrain.events import Level
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
 from citybrain.store.writer import READINGS, BatchWriter
-from tests.integration.conftest import offline_page, sign_in, start_dashboard, stop_dashboard
+from tests.integration.conftest import PASSWORD, offline_page, sign_in, start_dashboard, stop_dashboard
 
 ROTATE_S = 2
 AT_RISK = {  # district → (level, score, floor)
@@ -253,3 +254,13 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     assert state["banner"].startswith("画面已停止更新 · 最后更新 "), state
     page.screenshot(path=str(tmp_path / "wall-stale.png"))
     page.context.close()
+
+
+def test_many_screens_get_patches_not_the_map_again(wall):
+    """The benchmark's many-screens figure, small: every refresh after the first is a patch of colours and
+    texts, a small fraction of the first answer (which carries the district GeoJSON)."""
+    _, url = wall
+    cost = wall_screens_cost(url, "wall1", PASSWORD, screens=5, refreshes=4, refresh_s=1.0)
+    print(cost)
+    assert cost.errors == 0
+    assert cost.first_bytes > 100_000 and cost.p50_bytes < cost.first_bytes / 5, cost
