@@ -78,7 +78,7 @@ def seed_city_state(url: str) -> None:
         alerts = [("critical", "510116", "water_over_red_line", "active", False, 3, 6.5),
                   ("critical", "510104", "district_risk_red", "active", False, 12, 81),
                   ("major", "510107", "district_risk_orange", "active", True, 25, 55),
-                  ("major", "510106", "camera_outage_cluster", "cleared", False, 40, 60),
+                  ("major", "510106", "camera_outage_cluster", "cleared", False, 40, 0.24),
                   ("minor", "510114", "camera_offline", "active", False, 55, 1800)]
         for i, (severity, district, rule, status, acked, minutes, value) in enumerate(alerts):
             conn.execute(
@@ -147,17 +147,20 @@ SIZES = """() => {
 }"""
 
 
-@pytest.mark.parametrize("viewport", [(1920, 1080), (3840, 2160)], ids=["1080p", "4k"])
-def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, tmp_path):
+@pytest.mark.parametrize(("viewport", "lang"), [((1920, 1080), "zh"), ((3840, 2160), "zh"), ((1920, 1080), "en")],
+                         ids=["1080p", "4k", "1080p-en"])
+def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, lang, tmp_path):
     _, url = wall
     page, refused = offline_page(browser, viewport)
     sign_in(page, url, "wall1")
+    if lang == "en":
+        page.goto(url + "/?lang=en")
     page.wait_for_function("document.querySelectorAll('.choroplethlocation').length >= 25", timeout=30_000)
     page.wait_for_selector("#kpi-cameras-online", timeout=30_000)
     page.wait_for_function("document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_selector(".panel-risk .page-counter", timeout=30_000)  # the screenshot shows the risk panel
     sizes = page.evaluate(SIZES)
-    page.screenshot(path=str(tmp_path / f"wall-{viewport[0]}x{viewport[1]}.png"))
+    page.screenshot(path=str(tmp_path / f"wall-{viewport[0]}x{viewport[1]}-{lang}.png"))
     print(sizes)
     assert sizes["kpi_value"] >= 0.04, sizes  # main figures ≥ 4 % of the screen's height
     for key in ("kpi_label", "legend", "title", "clock", "freshness", "side", "map_labels"):
@@ -174,7 +177,8 @@ def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, t
     assert page.locator("#kpi-cameras-online .kpi-value").inner_text() == "1,940"
     assert page.locator("#kpi-cameras-down .kpi-value").inner_text() == "60"
     ticker = page.locator(".ticker").inner_text()
-    assert "双流区" in ticker and "分钟前" in ticker, ticker  # the newest critical alert, with district and age
+    expected = ("双流区", "分钟前") if lang == "zh" else ("Shuangliu", "min ago")
+    assert all(e in ticker for e in expected), ticker  # the newest critical alert, with district and age
     assert refused == []
     page.context.close()
 
@@ -234,7 +238,7 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     took = (datetime.now(UTC) - stalled).total_seconds()
     print(f"feed stalled → screen red after {took:.1f} s")
     state = badge(page)
-    assert took <= 10.5 + 1.0, took  # 10 s without an event, read on the browser's 1-s tick
+    assert took <= 10.0, took  # the issue's bound for a stalled feed
     assert "stale" in state["cls"] and "数据流中断" in state["text"] and state["banner_on"]
 
     # the feed comes back: green again
@@ -249,7 +253,7 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     took = (datetime.now(UTC) - died).total_seconds()
     print(f"server gone → screen stale after {took:.1f} s")
     state = badge(page)
-    assert took <= 2 * 1 + 1 + 1.5, took
+    assert took <= 2 * 1 + 0.5 + 1.2, took  # two 1-s intervals, the jitter allowance, the browser's tick
     assert "stale" in state["cls"] and state["banner_on"]
     assert state["banner"].startswith("画面已停止更新 · 最后更新 "), state
     page.screenshot(path=str(tmp_path / "wall-stale.png"))
