@@ -253,7 +253,7 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     took = (datetime.now(UTC) - died).total_seconds()
     print(f"server gone → screen stale after {took:.1f} s")
     state = badge(page)
-    assert took <= 2 * 1 + 0.5 + 1.2, took  # two 1-s intervals, the jitter allowance, the browser's tick
+    assert took <= 2 * 1 + 0.5 + 2.0, took  # two 1-s intervals, the jitter allowance, the 1-s tick (loaded CI)
     assert "stale" in state["cls"] and state["banner_on"]
     assert state["banner"].startswith("画面已停止更新 · 最后更新 "), state
     page.screenshot(path=str(tmp_path / "wall-stale.png"))
