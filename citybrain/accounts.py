@@ -19,11 +19,11 @@ _hasher = PasswordHasher()
 
 
 class Role(StrEnum):
-    VIEWER = "viewer"     # reads the city's pages
-    OFFICER = "officer"   # works the alert queue
-    LEADER = "leader"     # leaders' pages; reads the duty console
-    ADMIN = "admin"       # everything, and accounts
-    WALL = "wall"         # an unattended screen: wall pages only, read-only
+    VIEWER = "viewer"  # reads the city's pages
+    OFFICER = "officer"  # works the alert queue
+    LEADER = "leader"  # leaders' pages; reads the duty console
+    ADMIN = "admin"  # everything, and accounts
+    WALL = "wall"  # an unattended screen: wall pages only, read-only
 
 
 DUTY_READERS = frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN})
@@ -46,8 +46,15 @@ class Account:
 
     @classmethod
     def from_row(cls, row: dict) -> Account:
-        return cls(row["id"], row["username"], row["display_name"], Role(row["role"]), row["disabled"],
-                   row["password_hash"], row["last_sign_in"])
+        return cls(
+            row["id"],
+            row["username"],
+            row["display_name"],
+            Role(row["role"]),
+            row["disabled"],
+            row["password_hash"],
+            row["last_sign_in"],
+        )
 
 
 def hash_password(password: str) -> str:
@@ -71,8 +78,9 @@ def burn_time(password: str) -> None:
 _DUMMY_HASH = _hasher.hash("citybrain-no-such-user")
 
 
-def add(conn: psycopg.Connection, username: str, role: Role | str, password: str,
-        display_name: str | None = None) -> Account:
+def add(
+    conn: psycopg.Connection, username: str, role: Role | str, password: str, display_name: str | None = None
+) -> Account:
     try:
         role = Role(role)
     except ValueError:
@@ -83,7 +91,9 @@ def add(conn: psycopg.Connection, username: str, role: Role | str, password: str
     try:
         store.insert(conn, username, (display_name or username).strip(), role.value, hash_password(password))
     except psycopg.errors.CheckViolation:
-        raise AccountError(f"{username!r} is not a valid user name (lower-case letters, digits, . _ -)") from None
+        raise AccountError(
+            f"{username!r} is not a valid user name (lower-case letters, digits, . _ -)"
+        ) from None
     return get(conn, username)
 
 
@@ -110,8 +120,10 @@ def active_actor(conn: psycopg.Connection, username: str, allowed: frozenset[Rol
     if account.disabled:
         raise AccountError(f"user {account.username!r} is disabled")
     if account.role not in allowed:
-        raise AccountError(f"user {account.username!r} is a {account.role.value}; duty actions need one of"
-                           f" {', '.join(sorted(allowed))}")
+        raise AccountError(
+            f"user {account.username!r} is a {account.role.value}; duty actions need one of"
+            f" {', '.join(sorted(allowed))}"
+        )
     return account
 
 

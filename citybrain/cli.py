@@ -97,13 +97,18 @@ def migrate() -> None:
     settings = load_settings()
     need(settings, "database_url")
     counts = prepare_database(settings.database_url, settings, settings.app_database_url)
-    typer.echo(f"schema up to date ({counts['storage']} mode); {counts['districts']} districts, {counts['cameras']:,} cameras, "
-               f"{counts['sensors']:,} sensors")
+    typer.echo(
+        f"schema up to date ({counts['storage']} mode); {counts['districts']} districts, {counts['cameras']:,} cameras, "
+        f"{counts['sensors']:,} sensors"
+    )
     if "app_role" in counts:
         typer.echo(f"application role {counts['app_role']} granted what the worker and dashboard need")
     else:
-        typer.echo("CITYBRAIN_APP_DATABASE_URL is unset: no application role set up (the worker and dashboard"
-                   " should not connect as the owner)", err=True)
+        typer.echo(
+            "CITYBRAIN_APP_DATABASE_URL is unset: no application role set up (the worker and dashboard"
+            " should not connect as the owner)",
+            err=True,
+        )
     typer.echo(f"sign in: {first_admin(settings.database_url, settings)}")
 
 
@@ -121,8 +126,12 @@ def worker() -> None:
 
 @app.command()
 def dashboard(
-    host: Annotated[str | None, typer.Option(help="Listen address (default CITYBRAIN_DASHBOARD_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default CITYBRAIN_DASHBOARD_PORT).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default CITYBRAIN_DASHBOARD_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default CITYBRAIN_DASHBOARD_PORT).")
+    ] = None,
 ) -> None:
     """Serve the command-centre dashboard."""
     from citybrain.dashboard.app import run
@@ -135,8 +144,12 @@ def dashboard(
 
 @app.command()
 def simulate(
-    rate: Annotated[float | None, typer.Option(min=0.001, help="Events per second (default CITYBRAIN_SIM_RATE).")] = None,
-    duration: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds (default: run until stopped).")] = None,
+    rate: Annotated[
+        float | None, typer.Option(min=0.001, help="Events per second (default CITYBRAIN_SIM_RATE).")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (default: run until stopped).")
+    ] = None,
 ) -> None:
     """Send simulated Chengdu sensor readings, camera status and citizen cases to Kafka."""
     from citybrain.geo.city import City
@@ -147,12 +160,19 @@ def simulate(
     need(settings, "kafka_bootstrap")
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    sim = CitySimulator(cameras, sensors, rate=settings.sim_rate, seed=settings.seed,
-                        cases_per_s=city.spec.appeals_per_year / (365 * 24 * 3600))
+    sim = CitySimulator(
+        cameras,
+        sensors,
+        rate=settings.sim_rate,
+        seed=settings.seed,
+        cases_per_s=city.spec.appeals_per_year / (365 * 24 * 3600),
+    )
     if settings.metrics_port is not None:
         from citybrain import metrics
 
-        metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "simulator"), settings.metrics_host)
+        metrics.start_metrics_server(
+            metrics.port_for(settings.metrics_port, "simulator"), settings.metrics_host
+        )
     try:
         sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
     except KeyboardInterrupt:
@@ -160,7 +180,9 @@ def simulate(
     typer.echo(f"sent {sent:,} events")
 
 
-scenario_app = typer.Typer(help="Inject an incident into the running city (drills and demos).", no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="Inject an incident into the running city (drills and demos).", no_args_is_help=True
+)
 app.add_typer(scenario_app, name="scenario")
 
 District = Annotated[str, typer.Option(help="District adcode, e.g. 510107 (Wuhou).")]
@@ -176,28 +198,36 @@ def _scenario_registry(district: str):
     city = City.load(settings.config_dir)
     codes = [d.adcode for d in city.districts]
     if district not in codes:
-        raise typer.BadParameter(f"{district!r} is not a district of {city.spec.name_en}; choose one of {', '.join(codes)}",
-                                 param_hint="--district")
+        raise typer.BadParameter(
+            f"{district!r} is not a district of {city.spec.name_en}; choose one of {', '.join(codes)}",
+            param_hint="--district",
+        )
     return settings, build_registry(city, settings.cameras, settings.sensors, settings.seed)
 
 
 @scenario_app.command("camera-outage")
 def scenario_camera_outage(
     district: District,
-    share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of the district's cameras to take offline.")] = 0.3,
+    share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the district's cameras to take offline.")
+    ] = 0.3,
 ) -> None:
     """Take a share of one district's video points offline (they recover as they report in again)."""
     from citybrain.sim import scenarios
 
     settings, (cameras, _) = _scenario_registry(district)
-    sent = scenarios.send(settings.kafka_bootstrap, scenarios.camera_outage(cameras, district, share, settings.seed))
+    sent = scenarios.send(
+        settings.kafka_bootstrap, scenarios.camera_outage(cameras, district, share, settings.seed)
+    )
     typer.echo(f"{sent:,} cameras in {district} reported offline")
 
 
 @scenario_app.command("flood")
 def scenario_flood(
     district: District,
-    level: Annotated[float, typer.Option(help="Water level every gauge in the district reports, metres.")] = 6.5,
+    level: Annotated[
+        float, typer.Option(help="Water level every gauge in the district reports, metres.")
+    ] = 6.5,
 ) -> None:
     """Every water-level gauge in one district reports a level over the warning line."""
     from citybrain.sim import scenarios
@@ -207,11 +237,16 @@ def scenario_flood(
     typer.echo(f"{sent:,} gauges in {district} report {level} m")
 
 
-alerts_app = typer.Typer(help="The alert queue and duty actions (every action is written to the alert log).",
-                         no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="The alert queue and duty actions (every action is written to the alert log).", no_args_is_help=True
+)
 app.add_typer(alerts_app, name="alerts")
-Officer = Annotated[str, typer.Option("--as", help="Your user name (an enabled officer or admin account),"
-                                                  " recorded in the alert log.")]
+Officer = Annotated[
+    str,
+    typer.Option(
+        "--as", help="Your user name (an enabled officer or admin account), recorded in the alert log."
+    ),
+]
 
 
 def _alert_service():
@@ -228,7 +263,9 @@ def _alert_service():
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="citybrain-cli")
 
         def publish(event):
-            producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
+            producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(
+                timeout=10
+            )
 
     return AlertService(url, publish=publish)
 
@@ -258,7 +295,9 @@ def _duty(officer: str, action) -> None:
 
 @alerts_app.command("list")
 def alerts_list(
-    all_: Annotated[bool, typer.Option("--all", help="Include resolved and acknowledged cleared alerts.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include resolved and acknowledged cleared alerts.")
+    ] = False,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """The alert queue, newest first: active alerts, and cleared ones nobody has acknowledged yet."""
@@ -266,11 +305,15 @@ def alerts_list(
 
     with connect(app_url(load_settings())) as conn:
         rows = queue(conn, all_, limit)
-    typer.echo(f"{'id':>6} {'severity':8} {'state':28} {'muted':9} {'esc':3} {'district':8} "
-               f"{'assignee':10} {'opened UTC':11} title")
+    typer.echo(
+        f"{'id':>6} {'severity':8} {'state':28} {'muted':9} {'esc':3} {'district':8} "
+        f"{'assignee':10} {'opened UTC':11} title"
+    )
     for r in rows:
-        typer.echo(f"{r['id']:>6} {r['severity']:8} {r['state']:28} {r['muted'] or '':9} {r['escalation_level']:>3}"
-                   f" {r['district'] or '':8} {r['assignee'] or '':10} {r['opened_at']:%m-%d %H:%M} {r['title']}")
+        typer.echo(
+            f"{r['id']:>6} {r['severity']:8} {r['state']:28} {r['muted'] or '':9} {r['escalation_level']:>3}"
+            f" {r['district'] or '':8} {r['assignee'] or '':10} {r['opened_at']:%m-%d %H:%M} {r['title']}"
+        )
 
 
 @alerts_app.command("ack")
@@ -280,7 +323,9 @@ def alerts_ack(alert_id: int, officer: Officer) -> None:
 
 
 @alerts_app.command("assign")
-def alerts_assign(alert_id: int, to: Annotated[str, typer.Option(help="Who works the alert.")], officer: Officer) -> None:
+def alerts_assign(
+    alert_id: int, to: Annotated[str, typer.Option(help="Who works the alert.")], officer: Officer
+) -> None:
     """Assign an alert to someone."""
     _duty(officer, lambda svc, me: svc.assign(alert_id, to, me))
 
@@ -292,13 +337,20 @@ def alerts_comment(alert_id: int, text: str, officer: Officer) -> None:
 
 
 @alerts_app.command("resolve")
-def alerts_resolve(alert_id: int, note: Annotated[str, typer.Option(help="What was done.")], officer: Officer) -> None:
+def alerts_resolve(
+    alert_id: int, note: Annotated[str, typer.Option(help="What was done.")], officer: Officer
+) -> None:
     """Resolve an alert with a note; it does not reopen until its condition has cleared."""
     _duty(officer, lambda svc, me: svc.resolve(alert_id, me, note))
 
 
-Matchers = Annotated[list[str], typer.Option(
-    "--match", help='Repeatable: district=510104, rule=~"camera_.*", severity!=warning, device="" (absent).')]
+Matchers = Annotated[
+    list[str],
+    typer.Option(
+        "--match",
+        help='Repeatable: district=510104, rule=~"camera_.*", severity!=warning, device="" (absent).',
+    ),
+]
 
 
 def _silence_action(action) -> None:
@@ -309,7 +361,9 @@ def _silence_action(action) -> None:
     except AlertError as exc:
         typer.secho(f"citybrain: {exc}", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(1) from None
-    typer.echo(f"silence {row['id']}: {' '.join(row['matchers'])} until {row['ends_at']:%Y-%m-%d %H:%M:%S} UTC")
+    typer.echo(
+        f"silence {row['id']}: {' '.join(row['matchers'])} until {row['ends_at']:%Y-%m-%d %H:%M:%S} UTC"
+    )
 
 
 @alerts_app.command("silence")
@@ -338,22 +392,33 @@ def alerts_silences(
     rows = _alert_service().silences(include_expired=all_)
     typer.echo(f"{'id':>5} {'state':8} {'ends UTC':16} {'by':12} matchers -- reason")
     for r in rows:
-        typer.echo(f"{r['id']:>5} {r['state']:8} {r['ends_at']:%m-%d %H:%M:%S}  {r['created_by']:12}"
-                   f" {' '.join(r['matchers'])} -- {r['reason']}")
+        typer.echo(
+            f"{r['id']:>5} {r['state']:8} {r['ends_at']:%m-%d %H:%M:%S}  {r['created_by']:12}"
+            f" {' '.join(r['matchers'])} -- {r['reason']}"
+        )
 
 
 @alerts_app.command("silence-edit")
 def alerts_silence_edit(
     silence_id: int,
     officer: Officer,
-    match: Annotated[list[str] | None, typer.Option("--match", help="Replace the matchers (repeatable).")] = None,
+    match: Annotated[
+        list[str] | None, typer.Option("--match", help="Replace the matchers (repeatable).")
+    ] = None,
     minutes: Annotated[float | None, typer.Option(min=0.1, help="Last this long from now.")] = None,
     reason: Annotated[str | None, typer.Option(help="A new reason.")] = None,
 ) -> None:
     """Change a silence's matchers, remaining time or reason (written to the alert log)."""
     me = _officer(officer)
-    _silence_action(lambda svc: svc.edit_silence(silence_id, me, matchers=match or None,
-                                                 duration_s=minutes * 60 if minutes else None, reason=reason))
+    _silence_action(
+        lambda svc: svc.edit_silence(
+            silence_id,
+            me,
+            matchers=match or None,
+            duration_s=minutes * 60 if minutes else None,
+            reason=reason,
+        )
+    )
 
 
 @alerts_app.command("unsilence")
@@ -382,18 +447,23 @@ def alerts_deliveries(
     typer.echo(f"{'at UTC':15} {'receiver':9} {'result':6} {'tries':>5} {'alerts':12} group -- error")
     for r in rows:
         alerts = ",".join(map(str, r["alert_ids"][:4])) + ("…" if len(r["alert_ids"]) > 4 else "")
-        typer.echo(f"{r['at']:%m-%d %H:%M:%S}  {r['receiver']:9} {'ok' if r['ok'] else 'FAILED':6} {r['attempts']:>5}"
-                   f" {alerts:12} {r['group_key']}{' -- ' + r['error'] if r['error'] else ''}")
+        typer.echo(
+            f"{r['at']:%m-%d %H:%M:%S}  {r['receiver']:9} {'ok' if r['ok'] else 'FAILED':6} {r['attempts']:>5}"
+            f" {alerts:12} {r['group_key']}{' -- ' + r['error'] if r['error'] else ''}"
+        )
 
 
-dlq_app = typer.Typer(help="Dead letters: the events the worker refused, why, and re-sending fixed ones.",
-                      no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="Dead letters: the events the worker refused, why, and re-sending fixed ones.", no_args_is_help=True
+)
 app.add_typer(dlq_app, name="dlq")
 
 
 @dlq_app.command("list")
 def dlq_list(
-    reason: Annotated[str | None, typer.Option(help="Only this reason (malformed, invalid, too_old …).")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Only this reason (malformed, invalid, too_old …).")
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="Only dead letters from this input topic.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
@@ -406,8 +476,10 @@ def dlq_list(
     for r in rows:
         source = f"{r['source_topic']}[{r['source_partition']}]@{r['source_offset']}"
         flag = " (replayed)" if r["replayed_at"] else ""
-        typer.echo(f"{r['id']:>7} {r['received_at']:%Y-%m-%d %H:%M:%S} {source:24} {r['reason']:22} "
-                   f"{r['payload_size']:>9,} {r['detail'][:80]}{flag}")
+        typer.echo(
+            f"{r['id']:>7} {r['received_at']:%Y-%m-%d %H:%M:%S} {source:24} {r['reason']:22} "
+            f"{r['payload_size']:>9,} {r['detail'][:80]}{flag}"
+        )
 
 
 @dlq_app.command("show")
@@ -420,8 +492,20 @@ def dlq_show(dead_letter_id: int) -> None:
     if not found:
         fail(f"no dead letter {dead_letter_id}")
     d = found[0]
-    for name in ("id", "received_at", "source_topic", "source_partition", "source_offset", "reason", "detail",
-                 "payload_size", "payload_sha256", "truncated", "replayed_at", "replayed_by"):
+    for name in (
+        "id",
+        "received_at",
+        "source_topic",
+        "source_partition",
+        "source_offset",
+        "reason",
+        "detail",
+        "payload_size",
+        "payload_sha256",
+        "truncated",
+        "replayed_at",
+        "replayed_by",
+    ):
         typer.echo(f"{name:>16}: {d[name]}")
     key = bytes(d["key"]).decode("utf-8", "replace") if d["key"] is not None else ""
     typer.echo(f"{'key':>16}: {key}")
@@ -433,8 +517,10 @@ def dlq_show(dead_letter_id: int) -> None:
 def dlq_replay(
     ids: Annotated[list[int], typer.Argument(help="Dead letter ids.")],
     actor: Annotated[str, typer.Option("--as", help="Your user name (an enabled officer or admin account).")],
-    fixed: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
-                                               help="Send this file's contents instead (one id only).")] = None,
+    fixed: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Send this file's contents instead (one id only)."),
+    ] = None,
 ) -> None:
     """Send dead letters back to their input topic, as they were or fixed; the worker judges them again."""
     from citybrain.replay import ReplayError, replay
@@ -442,23 +528,35 @@ def dlq_replay(
     settings = load_settings()
     need(settings, "kafka_bootstrap")
     if fixed is not None and len(ids) != 1:
-        raise typer.BadParameter("--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed")
+        raise typer.BadParameter(
+            "--fixed replaces one dead letter's payload: give exactly one id", param_hint="--fixed"
+        )
     me = _officer(actor)
     with connect(app_url(settings)) as conn:
         try:
-            sent = replay(conn, settings.kafka_bootstrap, ids, me,
-                          fixed=fixed.read_bytes() if fixed is not None else None)
+            sent = replay(
+                conn,
+                settings.kafka_bootstrap,
+                ids,
+                me,
+                fixed=fixed.read_bytes() if fixed is not None else None,
+            )
         except ReplayError as exc:
             fail(str(exc))
     typer.echo(f"re-sent {sent} dead letter(s) to their topics")
 
 
-users_app = typer.Typer(help="Dashboard accounts (stored in PostgreSQL, passwords hashed with argon2).",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Dashboard accounts (stored in PostgreSQL, passwords hashed with argon2).", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 UserName = Annotated[str, typer.Argument(help="Sign-in name: lower-case letters, digits, . _ -")]
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input"
-                                             " (one line) instead of asking twice.")]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from standard input (one line) instead of asking twice."
+    ),
+]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -475,8 +573,12 @@ def _accounts(action):
 @users_app.command("add")
 def users_add(
     username: UserName,
-    role: Annotated[str, typer.Option(help="viewer, officer, leader, admin, or wall (an unattended screen).")],
-    name: Annotated[str | None, typer.Option(help="Name shown on screens and in the alert log, e.g. 王五.")] = None,
+    role: Annotated[
+        str, typer.Option(help="viewer, officer, leader, admin, or wall (an unattended screen).")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Name shown on screens and in the alert log, e.g. 王五.")
+    ] = None,
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create an account."""
@@ -517,7 +619,9 @@ def users_log(limit: Annotated[int, typer.Option(min=1, help="At most this many.
     rows = _accounts(lambda conn: store.sign_in_history(conn, limit))
     typer.echo(f"{'at UTC':19} {'user':16} {'outcome':13} from")
     for r in rows:
-        typer.echo(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['username']:16} {r['outcome']:13} {r['remote_addr'] or ''}")
+        typer.echo(
+            f"{r['at']:%Y-%m-%d %H:%M:%S} {r['username']:16} {r['outcome']:13} {r['remote_addr'] or ''}"
+        )
 
 
 @users_app.command("list")
@@ -529,12 +633,15 @@ def users_list() -> None:
     typer.echo(f"{'user':16} {'role':8} {'state':8} {'last sign-in UTC':17} name")
     for r in rows:
         last = f"{r['last_sign_in']:%Y-%m-%d %H:%M}" if r["last_sign_in"] else "never"
-        typer.echo(f"{r['username']:16} {r['role']:8} {'disabled' if r['disabled'] else 'active':8} {last:17}"
-                   f" {r['display_name']}")
+        typer.echo(
+            f"{r['username']:16} {r['role']:8} {'disabled' if r['disabled'] else 'active':8} {last:17}"
+            f" {r['display_name']}"
+        )
 
 
-bench_app = typer.Typer(help="Measure throughput against the machine's raw limits, in the same run.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Measure throughput against the machine's raw limits, in the same run.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
 
 
@@ -543,7 +650,9 @@ def bench_ingest(
     rows: Annotated[int, typer.Option(min=1000, help="Rows per round.")] = 200_000,
     batch: Annotated[int, typer.Option(min=1, help="Rows per COPY batch.")] = 2_000,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds; medians are reported.")] = 3,
-    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path("bench-ingest.json"),
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
+        "bench-ingest.json"
+    ),
 ) -> None:
     """Rows/s of the batch writer vs a bare COPY of the same rows into the same table.
 
@@ -560,14 +669,18 @@ def bench_ingest(
         result = save(ingest.run(url, rows, batch, rounds, echo=typer.echo), output)
     for name, rate in result["rows_per_s"].items():
         typer.echo(f"{name:>14}: {rate:>10,} rows/s")
-    typer.echo(f"writer / bare COPY: {result['ratio_writer_to_bare_copy']:.2f}   "
-               f"replay / bare COPY: {result['ratio_replay_to_bare_copy']:.2f}   (written to {output})")
+    typer.echo(
+        f"writer / bare COPY: {result['ratio_writer_to_bare_copy']:.2f}   "
+        f"replay / bare COPY: {result['ratio_replay_to_bare_copy']:.2f}   (written to {output})"
+    )
 
 
 @bench_app.command("pipeline")
 def bench_pipeline(
     events: Annotated[int, typer.Option(min=1000, help="Events in the backlog the worker drains.")] = 100_000,
-    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path("bench-pipeline.json"),
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
+        "bench-pipeline.json"
+    ),
 ) -> None:
     """The worker's throughput and latency against produce-only, consume-only and COPY-only rates.
 
@@ -581,17 +694,21 @@ def bench_pipeline(
     settings = load_settings()
     typer.echo(f"bench pipeline: {events:,} readings, {settings.partitions} partitions")
     result = save(pipeline.run_standalone(settings, events, echo=typer.echo), output)
-    typer.echo(f"worker / consume-only: {result['ratio_worker_to_consume_only']:.2f}   "
-               f"worker / COPY-only: {result['ratio_worker_to_copy_only']:.2f}   "
-               f"worker / reference: {result['ratio_worker_to_reference']:.2f}   "
-               f"two workers / one: {result['ratio_two_workers_to_one']:.2f}   (written to {output})")
+    typer.echo(
+        f"worker / consume-only: {result['ratio_worker_to_consume_only']:.2f}   "
+        f"worker / COPY-only: {result['ratio_worker_to_copy_only']:.2f}   "
+        f"worker / reference: {result['ratio_worker_to_reference']:.2f}   "
+        f"two workers / one: {result['ratio_two_workers_to_one']:.2f}   (written to {output})"
+    )
 
 
 @app.command()
 def chaos(
     events: Annotated[int, typer.Option(min=100, help="Messages to send (valid and hostile).")] = 100_000,
     kills: Annotated[int, typer.Option(min=0, help="SIGKILL the worker this many times mid-run.")] = 5,
-    db_outage: Annotated[float, typer.Option(min=0, help="Stop PostgreSQL this many seconds mid-run (0: no).")] = 30,
+    db_outage: Annotated[
+        float, typer.Option(min=0, help="Stop PostgreSQL this many seconds mid-run (0: no).")
+    ] = 30,
     bad_share: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of hostile messages.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the traffic and of when harm strikes.")] = 1,
     output: Annotated[Path, typer.Option(help="Where to write the figures (JSON).")] = Path("chaos.json"),
@@ -607,13 +724,35 @@ def chaos(
 
     interrupt_on_sigterm()
     settings = load_settings()
-    typer.echo(f"chaos: {events:,} messages, {bad_share:.0%} hostile, {kills} worker kills, "
-               f"{db_outage:g} s database outage")
-    report = run(settings, events, Harm(kills=kills, db_outage_s=db_outage), bad_share=bad_share, seed=seed,
-                 echo=typer.echo)
+    typer.echo(
+        f"chaos: {events:,} messages, {bad_share:.0%} hostile, {kills} worker kills, "
+        f"{db_outage:g} s database outage"
+    )
+    report = run(
+        settings,
+        events,
+        Harm(kills=kills, db_outage_s=db_outage),
+        bad_share=bad_share,
+        seed=seed,
+        echo=typer.echo,
+    )
     figures = save({"benchmark": "chaos", **report.summary()}, output)
-    for name in ("sent", "valid", "hostile", "exact_replays", "stored", "dead_lettered", "lost", "duplicated",
-                 "wrong_reason", "unexpected", "worker_kills", "database_outages", "worker_alive", "seconds"):
+    for name in (
+        "sent",
+        "valid",
+        "hostile",
+        "exact_replays",
+        "stored",
+        "dead_lettered",
+        "lost",
+        "duplicated",
+        "wrong_reason",
+        "unexpected",
+        "worker_kills",
+        "database_outages",
+        "worker_alive",
+        "seconds",
+    ):
         typer.echo(f"{name:>16}: {figures[name]}")
     for problem in (report.lost + report.duplicated + report.wrong_reason + report.unexpected)[:20]:
         typer.secho(f"  {problem}", fg=typer.colors.RED)

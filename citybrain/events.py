@@ -191,8 +191,18 @@ class AlertEvent(Event):
     ``action`` is the transition; the rest is the alert as it is after it.
     """
 
-    action: Literal["open", "update", "acknowledge", "assign", "comment", "escalate", "clear", "resolve",
-                    "unmute", "repeat"]
+    action: Literal[
+        "open",
+        "update",
+        "acknowledge",
+        "assign",
+        "comment",
+        "escalate",
+        "clear",
+        "resolve",
+        "unmute",
+        "repeat",
+    ]
     actor: str
     alert_id: int
     dedup_key: str

@@ -50,17 +50,23 @@ class LagProbe:
         with self._lock:
             try:
                 if self._admin is None:
-                    self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="citybrain-lag",
-                                                   request_timeout_ms=TIMEOUT_MS)
+                    self._admin = KafkaAdminClient(
+                        bootstrap_servers=self.bootstrap,
+                        client_id="citybrain-lag",
+                        request_timeout_ms=TIMEOUT_MS,
+                    )
                 return self._read(self._admin)
             except Exception:
                 self.close_unlocked()
                 raise
 
     def _read(self, admin: KafkaAdminClient) -> list[PartitionLag]:
-        parts = [TopicPartition(t["name"], p["partition_index"])
-                 for t in admin.describe_topics(list(self.topics)) if not t.get("error_code")
-                 for p in t["partitions"]]
+        parts = [
+            TopicPartition(t["name"], p["partition_index"])
+            for t in admin.describe_topics(list(self.topics))
+            if not t.get("error_code")
+            for p in t["partitions"]
+        ]
         if not parts:
             return []
         ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in parts})
@@ -73,8 +79,15 @@ class LagProbe:
             # the group never commits past the end; a broker that reports the end of a partition too low
             # (the embedded one may count a producer's batch as one record) is corrected by the commit
             end = max(ends[tp].offset, done or 0)
-            out.append(PartitionLag(tp.topic, tp.partition, done, end,
-                                    max(end - (done if done is not None else starts[tp].offset), 0)))
+            out.append(
+                PartitionLag(
+                    tp.topic,
+                    tp.partition,
+                    done,
+                    end,
+                    max(end - (done if done is not None else starts[tp].offset), 0),
+                )
+            )
         return out
 
     def close_unlocked(self) -> None:

@@ -40,8 +40,10 @@ def wants_json(stream: IO) -> bool:
 
 def formatter(json_lines: bool) -> structlog.stdlib.ProcessorFormatter:
     if json_lines:
-        tail = [structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(ensure_ascii=False, default=str)]
+        tail = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+        ]
     else:
         tail = [structlog.dev.ConsoleRenderer(colors=False)]
     return structlog.stdlib.ProcessorFormatter(
@@ -50,8 +52,12 @@ def formatter(json_lines: bool) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
-def configure(level: str | int = "INFO", libraries: str | int = "WARNING", stream: IO | None = None,
-              json_lines: bool | None = None) -> None:
+def configure(
+    level: str | int = "INFO",
+    libraries: str | int = "WARNING",
+    stream: IO | None = None,
+    json_lines: bool | None = None,
+) -> None:
     """Send this process's log records to ``stream`` (standard error): citybrain's own at ``level`` and
     above, other libraries' (faust, aiokafka, kafka-python …) at ``libraries`` and above, as JSON lines or
     for a terminal (``json_lines`` None: decided by whether ``stream`` is one). A long-running process
@@ -69,11 +75,15 @@ def configure(level: str | int = "INFO", libraries: str | int = "WARNING", strea
     root.setLevel(libraries)
     logging.getLogger("citybrain").setLevel(level)
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, structlog.contextvars.merge_contextvars,
-                    structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,
-                    structlog.stdlib.PositionalArgumentsFormatter(),
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

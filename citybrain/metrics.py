@@ -26,41 +26,71 @@ ROLE_OFFSETS = {"worker": 0, "dashboard": 1, "simulator": 2}
 
 # --- stream worker ---------------------------------------------------------
 EVENTS_RECEIVED = Counter("citybrain_events_received", "Events taken from an input topic.", ["topic"])
-EVENTS_STORED = Counter("citybrain_events_stored", "Rows newly stored from an input topic (replayed duplicates "
-                        "are not counted).", ["topic"])
+EVENTS_STORED = Counter(
+    "citybrain_events_stored",
+    "Rows newly stored from an input topic (replayed duplicates are not counted).",
+    ["topic"],
+)
 DEAD_LETTERS = Counter("citybrain_dead_letters", "Events sent to the dead-letter topic.", ["topic", "reason"])
 LATE_EVENTS = Counter("citybrain_late_events", "Events stored after their risk window was final.", ["topic"])
-BATCH_EVENTS = Histogram("citybrain_batch_events", "Events per batch written.", ["topic"],
-                         buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000))
-BATCH_WRITE_SECONDS = Histogram("citybrain_batch_write_seconds", "Seconds to write one batch to the database "
-                                "(COPY, insert, rollups, fold, commit).", ["topic"],
-                                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-CONSUMER_LAG = Gauge("citybrain_consumer_lag", "Messages between the consumer's position and the end of the "
-                     "partition.", ["topic", "partition"])
-TICK_SECONDS = Histogram("citybrain_tick_seconds", "Seconds taken by a periodic task of the worker.", ["tick"],
-                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-NOTIFICATIONS = Counter("citybrain_notifications", "Alert notifications by channel and outcome.",
-                        ["channel", "outcome"])
+BATCH_EVENTS = Histogram(
+    "citybrain_batch_events",
+    "Events per batch written.",
+    ["topic"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000),
+)
+BATCH_WRITE_SECONDS = Histogram(
+    "citybrain_batch_write_seconds",
+    "Seconds to write one batch to the database (COPY, insert, rollups, fold, commit).",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CONSUMER_LAG = Gauge(
+    "citybrain_consumer_lag",
+    "Messages between the consumer's position and the end of the partition.",
+    ["topic", "partition"],
+)
+TICK_SECONDS = Histogram(
+    "citybrain_tick_seconds",
+    "Seconds taken by a periodic task of the worker.",
+    ["tick"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+NOTIFICATIONS = Counter(
+    "citybrain_notifications", "Alert notifications by channel and outcome.", ["channel", "outcome"]
+)
 
 # --- storage jobs (TimescaleDB background jobs and citybrain's own tasks; store/health.py) ------
 _JOB_LABELS = ["source", "job", "kind", "relation"]
-JOB_HEALTHY = Gauge("citybrain_storage_job_healthy", "1 when the job's last run succeeded and it is not overdue.",
-                    _JOB_LABELS)
+JOB_HEALTHY = Gauge(
+    "citybrain_storage_job_healthy", "1 when the job's last run succeeded and it is not overdue.", _JOB_LABELS
+)
 JOB_FAILING = Gauge("citybrain_storage_job_failing", "1 when the job's last run failed.", _JOB_LABELS)
-JOB_OVERDUE = Gauge("citybrain_storage_job_overdue", "1 when the job has not succeeded for twice its schedule.",
-                    _JOB_LABELS)
-JOB_FAILURES = Gauge("citybrain_storage_job_failures", "Failed runs of the job, as the database counts them.",
-                     _JOB_LABELS)
-JOB_SUCCESS_AGE = Gauge("citybrain_storage_job_last_success_age_seconds", "Seconds since the job last succeeded "
-                        "(NaN: never).", _JOB_LABELS)
+JOB_OVERDUE = Gauge(
+    "citybrain_storage_job_overdue", "1 when the job has not succeeded for twice its schedule.", _JOB_LABELS
+)
+JOB_FAILURES = Gauge(
+    "citybrain_storage_job_failures", "Failed runs of the job, as the database counts them.", _JOB_LABELS
+)
+JOB_SUCCESS_AGE = Gauge(
+    "citybrain_storage_job_last_success_age_seconds",
+    "Seconds since the job last succeeded (NaN: never).",
+    _JOB_LABELS,
+)
 _JOB_GAUGES = (JOB_HEALTHY, JOB_FAILING, JOB_OVERDUE, JOB_FAILURES, JOB_SUCCESS_AGE)
 
 # --- dashboard and simulator ---------------------------------------------------
-DASHBOARD_QUERY_SECONDS = Histogram("citybrain_dashboard_query_seconds", "Seconds a dashboard reader's database "
-                                    "query took.", ["source"],
-                                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-DASHBOARD_CACHE = Counter("citybrain_dashboard_cache", "Dashboard reader lookups answered from the shared cache "
-                          "(hit) or the database (miss).", ["source", "result"])
+DASHBOARD_QUERY_SECONDS = Histogram(
+    "citybrain_dashboard_query_seconds",
+    "Seconds a dashboard reader's database query took.",
+    ["source"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+DASHBOARD_CACHE = Counter(
+    "citybrain_dashboard_cache",
+    "Dashboard reader lookups answered from the shared cache (hit) or the database (miss).",
+    ["source", "result"],
+)
 SIM_EVENTS_SENT = Counter("citybrain_sim_events_sent", "Events the simulator published.", ["topic"])
 
 
@@ -112,7 +142,9 @@ def observe_job_health(jobs: Iterable[_Job]) -> None:
         JOB_FAILING.labels(*labels).set(1 if job.failing else 0)
         JOB_OVERDUE.labels(*labels).set(1 if job.overdue else 0)
         JOB_FAILURES.labels(*labels).set(job.total_failures)
-        JOB_SUCCESS_AGE.labels(*labels).set(math.nan if job.last_success_age_s is None else job.last_success_age_s)
+        JOB_SUCCESS_AGE.labels(*labels).set(
+            math.nan if job.last_success_age_s is None else job.last_success_age_s
+        )
 
 
 def time_tick(name: str):
@@ -151,6 +183,8 @@ def start_metrics_server(port: int, host: str = "127.0.0.1", registry=REGISTRY) 
     try:
         httpd, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        raise MetricsError(f"metrics endpoint {host}:{port} could not start ({exc.strerror or exc}); "
-                           "set CITYBRAIN_METRICS_PORT to a free port") from None
+        raise MetricsError(
+            f"metrics endpoint {host}:{port} could not start ({exc.strerror or exc}); "
+            "set CITYBRAIN_METRICS_PORT to a free port"
+        ) from None
     return MetricsServer(host, httpd.server_port, httpd, thread)

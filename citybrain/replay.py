@@ -22,8 +22,14 @@ class ReplayError(ValueError):
     """The dead letters cannot be replayed as asked (missing, cut short, or a fix for several)."""
 
 
-def replay(conn: psycopg.Connection, bootstrap: str, ids: Sequence[int], actor: str, fixed: bytes | None = None,
-           client_id: str = "citybrain-dlq") -> int:
+def replay(
+    conn: psycopg.Connection,
+    bootstrap: str,
+    ids: Sequence[int],
+    actor: str,
+    fixed: bytes | None = None,
+    client_id: str = "citybrain-dlq",
+) -> int:
     """Send the dead letters ``ids`` (or ``fixed`` in place of one's payload) back to their source topic,
     keyed as they came, and record ``actor`` as who replayed them; returns how many were sent."""
     ids = sorted(set(ids))
@@ -37,8 +43,10 @@ def replay(conn: psycopg.Connection, bootstrap: str, ids: Sequence[int], actor: 
         raise ReplayError(f"no dead letter {', '.join(map(str, missing))}")
     cut = [d["id"] for d in found if d["truncated"] and fixed is None]
     if cut:
-        raise ReplayError(f"dead letter {', '.join(map(str, cut))} kept only part of its payload; "
-                          "replay it with --fixed FILE")
+        raise ReplayError(
+            f"dead letter {', '.join(map(str, cut))} kept only part of its payload; "
+            "replay it with --fixed FILE"
+        )
     producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id)
     try:
         for d in found:

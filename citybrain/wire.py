@@ -94,7 +94,9 @@ def check(event: Reading | Camera | Case) -> None:
         if event.unit != unit:
             raise Refused("invalid", f"unit {event.unit!r} is not {unit!r} for kind {event.kind.value}")
         if not (math.isfinite(event.value) and low <= event.value <= high):
-            raise Refused("out_of_range", f"value {event.value} outside {low}..{high} {unit} for {event.kind.value}")
+            raise Refused(
+                "out_of_range", f"value {event.value} outside {low}..{high} {unit} for {event.kind.value}"
+            )
     elif isinstance(event, Case):
         if event.satisfaction is not None and event.type is not CaseEventType.CLOSED:
             raise Refused("invalid", "satisfaction is only given when a case is closed")
@@ -102,6 +104,9 @@ def check(event: Reading | Camera | Case) -> None:
             raise Refused("invalid", "a created case needs a deadline")
         # PostgreSQL text cannot hold NUL, and control characters in ids or names are adapter bugs
         # (device and camera ids need no such check: they must be found in the registry)
-        if not (event.case_id.isprintable() and event.category.isprintable()
-                and (event.assignee is None or event.assignee.isprintable())):
+        if not (
+            event.case_id.isprintable()
+            and event.category.isprintable()
+            and (event.assignee is None or event.assignee.isprintable())
+        ):
             raise Refused("invalid", "case_id, category or assignee holds control characters")

@@ -53,8 +53,10 @@ def drop_database(server_url: str, url: str) -> None:
     name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     with psycopg.connect(url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
-            conn.execute("SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
-                         " WHERE job_id >= 1000")
+            conn.execute(
+                "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
+                " WHERE job_id >= 1000"
+            )
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -63,7 +65,9 @@ def drop_database(server_url: str, url: str) -> None:
 def database_url(request):
     """A fresh, empty database: on the embedded PostgreSQL, and also on a real
     TimescaleDB when CITYBRAIN_TEST_TIMESCALE_URL points at one. Dropped after the test."""
-    server_url = TIMESCALE_URL if request.param == "timescale" else request.getfixturevalue("pg_server").get_uri()
+    server_url = (
+        TIMESCALE_URL if request.param == "timescale" else request.getfixturevalue("pg_server").get_uri()
+    )
     url = _fresh_database(server_url)
     yield url
     drop_database(server_url, url)

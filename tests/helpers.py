@@ -24,20 +24,31 @@ def child_env(**settings) -> dict[str, str]:
 
 def start_citybrain(args: list[str], log: Path, **settings) -> subprocess.Popen:
     out = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "citybrain", *args], stdout=out, stderr=subprocess.STDOUT,
-                            env=child_env(**settings), start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "citybrain", *args],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=child_env(**settings),
+        start_new_session=True,
+    )
 
 
 def run_citybrain(args: list[str], timeout: float = 60, **settings) -> subprocess.CompletedProcess:
     """Run a `citybrain` command to its end, with these settings; its output is text."""
-    return subprocess.run([sys.executable, "-m", "citybrain", *args], env=child_env(**settings),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "citybrain", *args],
+        env=child_env(**settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def read_topic(bootstrap: str, topic: str, partitions: int) -> list:
     """Every record on ``topic`` so far, read without a consumer group."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             consumer_timeout_ms=1500)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, consumer_timeout_ms=1500
+    )
     parts = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)

@@ -59,14 +59,24 @@ class Dispatcher:
                 rows = alert_store.pending(cur)
                 if not rows:
                     return out
-                pending = [Pending(r["id"], r["group_key"], r["created_at"], AlertEvent.model_validate(r["event"]))
-                           for r in rows]
+                pending = [
+                    Pending(r["id"], r["group_key"], r["created_at"], AlertEvent.model_validate(r["event"]))
+                    for r in rows
+                ]
                 last = alert_store.last_sent(cur, sorted({p.group_key for p in pending}))
                 for notification, ids in due(now, pending, last, self.routes):
                     deliveries = self.router.send(notification)
                     for d in deliveries:
-                        alert_store.record_delivery(cur, now, notification.group_key, d.receiver,
-                                                    notification.ids, d.ok, d.attempts, d.error)
+                        alert_store.record_delivery(
+                            cur,
+                            now,
+                            notification.group_key,
+                            d.receiver,
+                            notification.ids,
+                            d.ok,
+                            d.attempts,
+                            d.error,
+                        )
                     alert_store.mark_sent(cur, ids, now)
                     out += deliveries
         return out

@@ -80,7 +80,9 @@ class OpenAlert:
     muted: str | None = None  # as of the end of the last tick
     muted_since: datetime | None = None
     muted_s: float = 0.0  # time spent muted before ``muted_since``: the escalation clock does not count it
-    notified_at: datetime | None = None  # last open/unmute/escalate/repeat notification; None: never announced
+    notified_at: datetime | None = (
+        None  # last open/unmute/escalate/repeat notification; None: never announced
+    )
 
     def active_s(self, now: datetime) -> float:
         """How long the alert has been open and not muted: what escalation counts."""
@@ -100,7 +102,12 @@ class Track:
 
     @property
     def idle(self) -> bool:
-        return self.pending_since is None and self.clear_since is None and not self.suppressed and self.alert is None
+        return (
+            self.pending_since is None
+            and self.clear_since is None
+            and not self.suppressed
+            and self.alert is None
+        )
 
     @property
     def condition_labels(self) -> Mapping[str, str] | None:
@@ -186,7 +193,9 @@ def evaluate(
             out[key] = track
 
     muted = _muted(now, out, list(silences), cfg)
-    transitions = [t if t.kind is Kind.CLEAR else replace(t, muted=muted.get(t.alert.key)) for t in transitions]
+    transitions = [
+        t if t.kind is Kind.CLEAR else replace(t, muted=muted.get(t.alert.key)) for t in transitions
+    ]
     opened = {t.alert.key for t in transitions if t.kind is Kind.OPEN}
     for key, track in out.items():
         if track.alert is not None:
@@ -197,11 +206,24 @@ def evaluate(
     return Result(transitions, out, {k: muted.get(k) for k, t in out.items() if t.alert}, seen)
 
 
-def _step(now: datetime, key: str, track: Track, obs: Observation | None, rule, tolerance: timedelta,
-          transitions: list[Transition], seen: dict[str, float | None]) -> Track:
+def _step(
+    now: datetime,
+    key: str,
+    track: Track,
+    obs: Observation | None,
+    rule,
+    tolerance: timedelta,
+    transitions: list[Transition],
+    seen: dict[str, float | None],
+) -> Track:
     """One key's hold and clear timers for this tick; appends open/update/clear transitions."""
-    pending, clear, suppressed, alert, labels = (track.pending_since, track.clear_since, track.suppressed,
-                                                 track.alert, track.labels)
+    pending, clear, suppressed, alert, labels = (
+        track.pending_since,
+        track.clear_since,
+        track.suppressed,
+        track.alert,
+        track.labels,
+    )
     if track.evaluated_at is not None and now - track.evaluated_at > tolerance:  # the worker was down
         pending = clear = None
     if obs is None:  # clear
@@ -225,19 +247,30 @@ def _step(now: datetime, key: str, track: Track, obs: Observation | None, rule, 
         elif obs.signal is Signal.FIRING and not suppressed:
             pending = pending or now
             if (now - pending).total_seconds() >= rule.hold_s:
-                alert = OpenAlert(id=None, key=key, rule_id=rule.id, severity=rule.severity.value, labels=labels,
-                                  title=obs.title or key, opened_at=now, value=obs.value, peak=obs.value)
+                alert = OpenAlert(
+                    id=None,
+                    key=key,
+                    rule_id=rule.id,
+                    severity=rule.severity.value,
+                    labels=labels,
+                    title=obs.title or key,
+                    opened_at=now,
+                    value=obs.value,
+                    peak=obs.value,
+                )
                 transitions.append(Transition(Kind.OPEN, alert))
                 pending = None
     return Track(track.rule_id, pending, clear, suppressed, alert, labels, now)
 
 
-def _notification_clock(now: datetime, alert: OpenAlert, muted: str | None, just_opened: bool,
-                        rules: Mapping, cfg: RulesConfig) -> tuple[OpenAlert, list[Transition]]:
+def _notification_clock(
+    now: datetime, alert: OpenAlert, muted: str | None, just_opened: bool, rules: Mapping, cfg: RulesConfig
+) -> tuple[OpenAlert, list[Transition]]:
     """Carry the alert's mute state into this tick; announce a mute's end, escalate, repeat."""
     if just_opened:
-        return replace(alert, muted=muted, muted_since=now if muted else None,
-                       notified_at=None if muted else now), []
+        return replace(
+            alert, muted=muted, muted_since=now if muted else None, notified_at=None if muted else now
+        ), []
     news: list[Transition] = []
     if muted and not alert.muted:  # the mute starts: stop the escalation clock
         alert = replace(alert, muted=muted, muted_since=now)
@@ -264,7 +297,9 @@ def _notification_clock(now: datetime, alert: OpenAlert, muted: str | None, just
     return alert, []
 
 
-def _muted(now: datetime, tracks: Mapping[str, Track], silences: list[Silence], cfg: RulesConfig) -> dict[str, str]:
+def _muted(
+    now: datetime, tracks: Mapping[str, Track], silences: list[Silence], cfg: RulesConfig
+) -> dict[str, str]:
     """Why each open alert is muted. Inhibition follows the source *condition*: an alert an officer
     resolved while its condition holds still inhibits, and no alert inhibits itself. Sources are indexed
     by their ``equal`` label values, so thousands of camera alerts cost one lookup each."""

@@ -55,8 +55,9 @@ def ready_at(first_pending: datetime, last_sent: datetime | None, route: Route) 
     return last_sent + interval
 
 
-def due(now: datetime, pending: Iterable[Pending], last_sent: Mapping[str, datetime],
-        routes: Mapping[str, Route]) -> list[tuple[Notification, list[int]]]:
+def due(
+    now: datetime, pending: Iterable[Pending], last_sent: Mapping[str, datetime], routes: Mapping[str, Route]
+) -> list[tuple[Notification, list[int]]]:
     """The groups to send now, each with the outbox ids it covers. Events without a route are dropped
     by the caller before they reach the outbox."""
     groups: dict[str, list[Pending]] = defaultdict(list)

@@ -52,7 +52,9 @@ class Matcher:
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.value!r}" if self.value == "" else f"{self.name}{self.op}{self.value}"
+        return (
+            f"{self.name}{self.op}{self.value!r}" if self.value == "" else f"{self.name}{self.op}{self.value}"
+        )
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "op": self.op, "value": self.value}
@@ -67,7 +69,9 @@ class Matcher:
                 if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                     value = value[1:-1]
                 return cls(name.strip(), op, value)
-        raise MatcherError(f"{text!r} is not a matcher (label=value, label!=value, label=~regex, label!~regex)")
+        raise MatcherError(
+            f"{text!r} is not a matcher (label=value, label!=value, label=~regex, label!~regex)"
+        )
 
 
 def parse_all(items: Iterable[str | Mapping | Matcher] | Mapping[str, str]) -> tuple[Matcher, ...]:

@@ -34,7 +34,13 @@ log = logging.getLogger("citybrain.alerts")
 NOTIFY_ON = {"open", "unmute", "escalate", "repeat", "clear"}
 
 SEVERITY_ZH = {"critical": "紧急", "major": "重要", "minor": "一般", "warning": "提示"}
-ACTION_ZH = {"open": "新告警", "unmute": "静默结束", "escalate": "升级", "repeat": "仍未确认", "clear": "已恢复"}
+ACTION_ZH = {
+    "open": "新告警",
+    "unmute": "静默结束",
+    "escalate": "升级",
+    "repeat": "仍未确认",
+    "clear": "已恢复",
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,9 @@ def single(event: AlertEvent) -> Notification:
 class Texts:
     """Message text: district names instead of codes, a link to each alert when configured."""
 
-    def __init__(self, district_names: Mapping[str, str] | None = None, alert_link: str | None = None) -> None:
+    def __init__(
+        self, district_names: Mapping[str, str] | None = None, alert_link: str | None = None
+    ) -> None:
         self.names = dict(district_names or {})
         self.alert_link = alert_link
 
@@ -114,8 +122,15 @@ class LogNotifier:
 
     def send_group(self, n: Notification) -> Delivery:
         for e in n.events:
-            log.warning("ALERT %s %s [%s] %s (level %d)%s", e.action.upper(), e.severity, e.dedup_key, e.title,
-                        e.escalation_level, f" group {n.group_key}" if len(n.events) > 1 else "")
+            log.warning(
+                "ALERT %s %s [%s] %s (level %d)%s",
+                e.action.upper(),
+                e.severity,
+                e.dedup_key,
+                e.title,
+                e.escalation_level,
+                f" group {n.group_key}" if len(n.events) > 1 else "",
+            )
         return Delivery(self.name, True, 1)
 
 
@@ -139,8 +154,12 @@ class _Http:
         body = json.dumps(payload, ensure_ascii=False, default=str).encode()
         delay, reason = self.cfg.backoff_s, "not attempted"
         for attempt in range(1, self.cfg.retries + 2):
-            request = urllib.request.Request(self.url(), data=body, method="POST",
-                                             headers={"Content-Type": "application/json; charset=utf-8"})
+            request = urllib.request.Request(
+                self.url(),
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as resp:
                     answer = resp.read()
@@ -168,8 +187,14 @@ class WebhookNotifier(_Http):
         return self.post(json.loads(event.model_dump_json()), event.dedup_key).ok
 
     def send_group(self, n: Notification) -> Delivery:
-        return self.post({"group_key": n.group_key, "severity": n.severity,
-                          "events": [json.loads(e.model_dump_json()) for e in n.events]}, n.group_key)
+        return self.post(
+            {
+                "group_key": n.group_key,
+                "severity": n.severity,
+                "events": [json.loads(e.model_dump_json()) for e in n.events],
+            },
+            n.group_key,
+        )
 
 
 class _Robot(_Http):
@@ -198,7 +223,9 @@ class WeComNotifier(_Robot):
     name = "wecom"
 
     def send_group(self, n: Notification) -> Delivery:
-        return self.post({"msgtype": "markdown", "markdown": {"content": self.texts.markdown(n)}}, n.group_key)
+        return self.post(
+            {"msgtype": "markdown", "markdown": {"content": self.texts.markdown(n)}}, n.group_key
+        )
 
 
 class DingTalkNotifier(_Robot):
@@ -206,8 +233,13 @@ class DingTalkNotifier(_Robot):
 
     name = "dingtalk"
 
-    def __init__(self, cfg: Robot, texts: Texts, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        cfg: Robot,
+        texts: Texts,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(cfg, texts, sleep)
         self.clock = clock
 
@@ -216,18 +248,29 @@ class DingTalkNotifier(_Robot):
         if not self.cfg.secret:
             return base
         stamp = str(int(self.clock().timestamp() * 1000))
-        digest = hmac.new(self.cfg.secret.encode(), f"{stamp}\n{self.cfg.secret}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(
+            self.cfg.secret.encode(), f"{stamp}\n{self.cfg.secret}".encode(), hashlib.sha256
+        ).digest()
         sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
         return f"{base}{'&' if '?' in base else '?'}timestamp={stamp}&sign={sign}"
 
     def send_group(self, n: Notification) -> Delivery:
-        return self.post({"msgtype": "markdown",
-                          "markdown": {"title": self.texts.headline(n), "text": self.texts.markdown(n)}}, n.group_key)
+        return self.post(
+            {
+                "msgtype": "markdown",
+                "markdown": {"title": self.texts.headline(n), "text": self.texts.markdown(n)},
+            },
+            n.group_key,
+        )
 
 
 class Router:
-    def __init__(self, cfg: RulesConfig, district_names: Mapping[str, str] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        cfg: RulesConfig,
+        district_names: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         texts = Texts(district_names, cfg.alert_link)
         available: dict[str, Notifier] = {"log": LogNotifier(texts)}
         if cfg.webhook.url is not None:
@@ -236,8 +279,10 @@ class Router:
             available["wecom"] = WeComNotifier(cfg.wecom, texts, sleep)
         if cfg.dingtalk.url is not None:
             available["dingtalk"] = DingTalkNotifier(cfg.dingtalk, texts, sleep)
-        self.routes = {sev.value: [available[n] for n in route.receivers if n in available]
-                       for sev, route in cfg.notify.items()}
+        self.routes = {
+            sev.value: [available[n] for n in route.receivers if n in available]
+            for sev, route in cfg.notify.items()
+        }
 
     def send(self, notification: Notification) -> list[Delivery]:
         """Send one grouped message to every receiver of its severity's route."""

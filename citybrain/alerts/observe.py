@@ -18,7 +18,9 @@ from citybrain.risk.config import RiskConfig
 from citybrain.store import alert_facts as facts
 
 
-def band(value: float, fire_at: float, clear_below: float | None, strictly_above: bool = False) -> Signal | None:
+def band(
+    value: float, fire_at: float, clear_below: float | None, strictly_above: bool = False
+) -> Signal | None:
     """FIRING at or over ``fire_at`` (or strictly over), BETWEEN in the hysteresis band, None when clear."""
     if value > fire_at or (value == fire_at and not strictly_above):
         return Signal.FIRING
@@ -34,8 +36,16 @@ def _risk_level(rule: r.RiskLevelRule, conn, now, risk: RiskConfig) -> list[Obse
     for row in facts.district_levels(conn, window, now):
         signal = band(Level(row["level"]).rank, rule.min_level.rank, clear_at)
         if signal:
-            out.append(Observation(rule.id, row["district"], signal, row["score"], {"district": row["district"]},
-                                   f"district {row['district']} risk {row['level']} ({row['score']:.0f})"))
+            out.append(
+                Observation(
+                    rule.id,
+                    row["district"],
+                    signal,
+                    row["score"],
+                    {"district": row["district"]},
+                    f"district {row['district']} risk {row['level']} ({row['score']:.0f})",
+                )
+            )
     return out
 
 
@@ -45,9 +55,16 @@ def _sensor_threshold(rule: r.SensorThresholdRule, conn, now, _risk) -> list[Obs
     for row in facts.latest_readings(conn, rule.kind.value, lower, rule.lookback_s, now):
         signal = band(row["value"], rule.above, rule.clear_below, strictly_above=True)
         if signal:
-            out.append(Observation(rule.id, row["device_id"], signal, row["value"],
-                                   {"district": row["district"], "device": row["device_id"], "kind": rule.kind.value},
-                                   f"{rule.kind.value} {row['value']:g} at {row['device_id']} (limit {rule.above:g})"))
+            out.append(
+                Observation(
+                    rule.id,
+                    row["device_id"],
+                    signal,
+                    row["value"],
+                    {"district": row["district"], "device": row["device_id"], "kind": rule.kind.value},
+                    f"{rule.kind.value} {row['value']:g} at {row['device_id']} (limit {rule.above:g})",
+                )
+            )
     return out
 
 
@@ -56,34 +73,57 @@ def _camera_cluster(rule: r.CameraClusterRule, conn, now, _risk) -> list[Observa
     for row in facts.camera_down_shares(conn):
         signal = band(row["share"], rule.min_share, rule.clear_below_share)
         if signal:
-            out.append(Observation(rule.id, row["district"], signal, row["share"], {"district": row["district"]},
-                                   f"{row['share']:.0%} of video points down in district {row['district']}"))
+            out.append(
+                Observation(
+                    rule.id,
+                    row["district"],
+                    signal,
+                    row["share"],
+                    {"district": row["district"]},
+                    f"{row['share']:.0%} of video points down in district {row['district']}",
+                )
+            )
     return out
 
 
 def _camera_offline(rule: r.CameraOfflineRule, conn, now, _risk) -> list[Observation]:
     return [
-        Observation(rule.id, row["camera_id"], Signal.FIRING, float(row["seconds"]),
-                    {"district": row["district"], "camera": row["camera_id"]},
-                    f"camera {row['camera_id']} {row['status']} for {float(row['seconds']) / 60:.0f} min")
+        Observation(
+            rule.id,
+            row["camera_id"],
+            Signal.FIRING,
+            float(row["seconds"]),
+            {"district": row["district"], "camera": row["camera_id"]},
+            f"camera {row['camera_id']} {row['status']} for {float(row['seconds']) / 60:.0f} min",
+        )
         for row in facts.cameras_offline_since(conn, rule.offline_for_s, now)
     ]
 
 
 def _case_unassigned(rule: r.CaseUnassignedRule, conn, now, _risk) -> list[Observation]:
     return [
-        Observation(rule.id, row["case_id"], Signal.FIRING, float(row["seconds"]),
-                    {"district": row["district"], "case": row["case_id"], "category": row["category"]},
-                    f"{rule.urgency.value} case {row['case_id']} unassigned for {float(row['seconds']) / 60:.0f} min")
+        Observation(
+            rule.id,
+            row["case_id"],
+            Signal.FIRING,
+            float(row["seconds"]),
+            {"district": row["district"], "case": row["case_id"], "category": row["category"]},
+            f"{rule.urgency.value} case {row['case_id']} unassigned for {float(row['seconds']) / 60:.0f} min",
+        )
         for row in facts.cases_unassigned(conn, rule.urgency.value, rule.within_s, now)
     ]
 
 
 def _case_overdue(rule: r.CaseOverdueRule, conn, now, _risk) -> list[Observation]:
     return [
-        Observation(rule.id, row["case_id"], Signal.FIRING, float(row["seconds"]),
-                    {"district": row["district"], "case": row["case_id"], "category": row["category"]},
-                    f"case {row['case_id']} overdue by {float(row['seconds']) / 60:.0f} min")
+        Observation(
+            rule.id,
+            row["case_id"],
+            Signal.FIRING,
+            float(row["seconds"]),
+            {"district": row["district"], "case": row["case_id"], "category": row["category"]},
+            f"case {row['case_id']} overdue by {float(row['seconds']) / 60:.0f} min",
+        )
         for row in facts.cases_overdue(conn, now)
     ]
 
@@ -91,14 +131,25 @@ def _case_overdue(rule: r.CaseOverdueRule, conn, now, _risk) -> list[Observation
 def _no_data(rule: r.NoDataRule, conn, now, _risk) -> list[Observation]:
     if rule.scope == "device":
         return [
-            Observation(rule.id, row["device_id"], Signal.FIRING, float(row["seconds"]),
-                        {"district": row["district"], "device": row["device_id"], "kind": row["kind"]},
-                        f"sensor {row['device_id']} silent for {float(row['seconds']) / 60:.0f} min")
+            Observation(
+                rule.id,
+                row["device_id"],
+                Signal.FIRING,
+                float(row["seconds"]),
+                {"district": row["district"], "device": row["device_id"], "kind": row["kind"]},
+                f"sensor {row['device_id']} silent for {float(row['seconds']) / 60:.0f} min",
+            )
             for row in facts.silent_sensors(conn, rule.silent_for_s, now)
         ]
     return [
-        Observation(rule.id, row["district"], Signal.FIRING, float(row["seconds"]), {"district": row["district"]},
-                    f"no data from district {row['district']} for {float(row['seconds']) / 60:.0f} min")
+        Observation(
+            rule.id,
+            row["district"],
+            Signal.FIRING,
+            float(row["seconds"]),
+            {"district": row["district"]},
+            f"no data from district {row['district']} for {float(row['seconds']) / 60:.0f} min",
+        )
         for row in facts.silent_districts(conn, rule.silent_for_s, now)
     ]
 
@@ -112,10 +163,21 @@ def _storage_job_failing(rule: r.StorageJobFailingRule, conn, now, _risk) -> lis
         name = f"{job.kind} #{job.job}" if job.source == "timescaledb" else job.job
         on = f" on {job.relation}" if job.relation else ""
         why = f": {job.last_error}" if job.last_error else ""
-        out.append(Observation(rule.id, f"{job.source}:{job.job}", Signal.FIRING, float(job.total_failures),
-                               {"job": name, "source": job.source, "state": what, **({"relation": job.relation}
-                                                                                      if job.relation else {})},
-                               f"storage job {name}{on} {what}{why}"[:300]))
+        out.append(
+            Observation(
+                rule.id,
+                f"{job.source}:{job.job}",
+                Signal.FIRING,
+                float(job.total_failures),
+                {
+                    "job": name,
+                    "source": job.source,
+                    "state": what,
+                    **({"relation": job.relation} if job.relation else {}),
+                },
+                f"storage job {name}{on} {what}{why}"[:300],
+            )
+        )
     return out
 
 
@@ -131,5 +193,7 @@ OBSERVERS: dict[type, Callable[..., list[Observation]]] = {
 }
 
 
-def observe(conn: psycopg.Connection, cfg: r.RulesConfig, risk: RiskConfig, now: datetime) -> list[Observation]:
+def observe(
+    conn: psycopg.Connection, cfg: r.RulesConfig, risk: RiskConfig, now: datetime
+) -> list[Observation]:
     return [o for rule in cfg.rules for o in OBSERVERS[type(rule)](rule, conn, now, risk)]

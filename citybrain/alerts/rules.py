@@ -94,12 +94,20 @@ class StorageJobFailingRule(Rule):
     has not succeeded for twice its schedule (store/health.py); one alert per job, clear once it is healthy."""
 
     type: Literal["storage_job_failing"]
-    overdue: bool = Field(True, description="also open when a job is overdue, not only when its last run failed")
+    overdue: bool = Field(
+        True, description="also open when a job is overdue, not only when its last run failed"
+    )
 
 
 AnyRule = Annotated[
-    RiskLevelRule | SensorThresholdRule | CameraClusterRule | CameraOfflineRule | CaseUnassignedRule
-    | CaseOverdueRule | NoDataRule | StorageJobFailingRule,
+    RiskLevelRule
+    | SensorThresholdRule
+    | CameraClusterRule
+    | CameraOfflineRule
+    | CaseUnassignedRule
+    | CaseOverdueRule
+    | NoDataRule
+    | StorageJobFailingRule,
     Field(discriminator="type"),
 ]
 
@@ -150,7 +158,9 @@ class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     receivers: list[Receiver] = Field(min_length=1)
     group_by: tuple[str, ...] = ("rule", "district")
-    group_wait_s: float = Field(30, ge=0, description="a new group waits this long to collect its first batch")
+    group_wait_s: float = Field(
+        30, ge=0, description="a new group waits this long to collect its first batch"
+    )
     group_interval_s: float = Field(300, ge=0, description="a group sends news at most this often")
     repeat_interval_s: float | None = Field(None, gt=0, description="re-notify an unacknowledged open alert")
 
@@ -180,14 +190,17 @@ class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     tick_s: float = Field(10.0, gt=0, description="how often the rules are evaluated")
     outage_tolerance_s: float = Field(
-        300, gt=0, description="a hold timer not evaluated for longer than this (worker down) starts again")
+        300, gt=0, description="a hold timer not evaluated for longer than this (worker down) starts again"
+    )
     rules: list[AnyRule] = Field(min_length=1)
     inhibit: list[Inhibition] = []
     notify: dict[Severity, Route] = {}
     webhook: Webhook = Webhook()
     wecom: Robot = Robot()
     dingtalk: Robot = Robot()
-    alert_link: str | None = Field(None, description="link to one alert, {id} replaced, e.g. http://wall/alerts/{id}")
+    alert_link: str | None = Field(
+        None, description="link to one alert, {id} replaced, e.g. http://wall/alerts/{id}"
+    )
 
     @field_validator("notify", mode="before")
     @classmethod
@@ -213,10 +226,14 @@ class RulesConfig(BaseModel):
             for rule in self.rules:
                 static = {"rule": rule.id, "severity": rule.severity.value}
                 if _may_match(source, static) and _may_match(target, static):
-                    raise ValueError(f"inhibit.{i}: rule {rule.id!r} would inhibit itself"
-                                     " (its alerts match both source and target, so they would mute each other)")
+                    raise ValueError(
+                        f"inhibit.{i}: rule {rule.id!r} would inhibit itself"
+                        " (its alerts match both source and target, so they would mute each other)"
+                    )
         if self.outage_tolerance_s <= self.tick_s:
-            raise ValueError(f"outage_tolerance_s ({self.outage_tolerance_s:g}) must exceed tick_s ({self.tick_s:g})")
+            raise ValueError(
+                f"outage_tolerance_s ({self.outage_tolerance_s:g}) must exceed tick_s ({self.tick_s:g})"
+            )
         return self
 
     def rule(self, rule_id: str) -> AnyRule:
@@ -242,8 +259,11 @@ def _name_rules(message: str, path: Path) -> str:
         ids = [r.get("id", "?") if isinstance(r, dict) else "?" for r in doc.get("rules", [])]
     except Exception:  # the message is already the best we have
         return message
-    return re.sub(r"\brules\.(\d+)\.", lambda m: f"rule {ids[int(m[1])]!r} (rules.{m[1]})."
-                  if int(m[1]) < len(ids) else m[0], message)
+    return re.sub(
+        r"\brules\.(\d+)\.",
+        lambda m: f"rule {ids[int(m[1])]!r} (rules.{m[1]})." if int(m[1]) < len(ids) else m[0],
+        message,
+    )
 
 
 def _may_match(matchers: tuple[Matcher, ...], static: dict[str, str]) -> bool:

@@ -27,7 +27,15 @@ def make_rows(n: int, seed: int = 1) -> list[tuple]:
     districts = rng.choice([f"5101{c:02d}" for c in (4, 5, 6, 7, 8, 12, 13, 14)], n)
     values = rng.uniform(0, 200, n).round(2)
     return [
-        (uuid.uuid4(), start + timedelta(seconds=float(o)), f"iot-{i % 1760:05d}", str(d), "pm25", float(v), "ug/m3")
+        (
+            uuid.uuid4(),
+            start + timedelta(seconds=float(o)),
+            f"iot-{i % 1760:05d}",
+            str(d),
+            "pm25",
+            float(v),
+            "ug/m3",
+        )
         for i, (o, d, v) in enumerate(zip(offsets, districts, values, strict=True))
     ]
 
@@ -38,7 +46,9 @@ def _batches(rows: Sequence[tuple], size: int):
 
 
 def _reset(conn: psycopg.Connection) -> None:
-    plain = storage_mode(conn) == "plain"  # plain rollups are tables the writer fills; aggregates refresh themselves
+    plain = (
+        storage_mode(conn) == "plain"
+    )  # plain rollups are tables the writer fills; aggregates refresh themselves
     conn.execute("TRUNCATE readings, readings_1m, readings_1h" if plain else "TRUNCATE readings")
     conn.commit()
 
@@ -73,7 +83,10 @@ def run(url: str, n_rows: int, batch: int, rounds: int, echo: Callable[[str], No
             _reset(conn)
             timings["writer"].append(writer(conn, rows, batch))
             timings["writer_replay"].append(writer(conn, rows, batch))  # every row a duplicate
-            echo(f"  round {r + 1}/{rounds}: " + ", ".join(f"{k} {n_rows / v[-1]:,.0f} rows/s" for k, v in timings.items()))
+            echo(
+                f"  round {r + 1}/{rounds}: "
+                + ", ".join(f"{k} {n_rows / v[-1]:,.0f} rows/s" for k, v in timings.items())
+            )
         _reset(conn)
     rate = {k: n_rows / statistics.median(v) for k, v in timings.items()}
     return {

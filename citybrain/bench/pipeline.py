@@ -54,16 +54,26 @@ def readings(sensors: Devices, n: int, at: datetime | None = None) -> list[tuple
         j = i % len(sensors)
         kind = SensorKind(sensors.kind[j])
         unit, low, high = SENSOR_SPECS[kind]
-        event = IoTReading(event_time=now, device_id=sensors.ids[j], kind=kind, value=(low + high) / 4, unit=unit)
+        event = IoTReading(
+            event_time=now, device_id=sensors.ids[j], kind=kind, value=(low + high) / 4, unit=unit
+        )
         out.append((sensors.ids[j], event.to_bytes()))
     return out
 
 
 def camera_reports(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
     now = datetime.now(UTC)
-    return [(str(cameras.ids[i % len(cameras)]),
-             CameraStatus(event_time=now, camera_id=str(cameras.ids[i % len(cameras)]),
-                          status="offline" if i % 7 == 0 else "online").to_bytes()) for i in range(n)]
+    return [
+        (
+            str(cameras.ids[i % len(cameras)]),
+            CameraStatus(
+                event_time=now,
+                camera_id=str(cameras.ids[i % len(cameras)]),
+                status="offline" if i % 7 == 0 else "online",
+            ).to_bytes(),
+        )
+        for i in range(n)
+    ]
 
 
 def case_events(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
@@ -73,10 +83,23 @@ def case_events(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
     stages = ("created", "assigned", "resolved", "closed")
     for i in range(n):
         case, stage = f"bench-{i // 4}", stages[i % 4]
-        extra = {"deadline": now + timedelta(hours=4)} if stage == "created" else \
-            {"satisfaction": 5} if stage == "closed" else {"assignee": "unit-7"} if stage == "assigned" else {}
-        e = CaseEvent(event_time=now + timedelta(seconds=i % 4), case_id=case, type=stage, category="noise",
-                      district=str(cameras.district[(i // 4) % len(cameras)]), **extra)
+        extra = (
+            {"deadline": now + timedelta(hours=4)}
+            if stage == "created"
+            else {"satisfaction": 5}
+            if stage == "closed"
+            else {"assignee": "unit-7"}
+            if stage == "assigned"
+            else {}
+        )
+        e = CaseEvent(
+            event_time=now + timedelta(seconds=i % 4),
+            case_id=case,
+            type=stage,
+            category="noise",
+            district=str(cameras.district[(i // 4) % len(cameras)]),
+            **extra,
+        )
         out.append((case, e.to_bytes()))
     return out
 
@@ -94,8 +117,13 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> fl
 
 def consume_only(bootstrap: str, partitions: int, n: int) -> float:
     async def run() -> float:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                    fetch_max_bytes=16 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
         await consumer.start()
         try:
             parts = [TopicPartition(Topic.READINGS.value, p) for p in range(partitions)]
@@ -169,8 +197,15 @@ def drain(workers: Workers, url: str, group: str, table: str, n: int, count: int
     return n / (done - ready)
 
 
-def latency(bootstrap: str, url: str, workers: Workers, sensors: Devices, rate: int, group: str,
-            seconds: float = LATENCY_SECONDS) -> dict:
+def latency(
+    bootstrap: str,
+    url: str,
+    workers: Workers,
+    sensors: Devices,
+    rate: int,
+    group: str,
+    seconds: float = LATENCY_SECONDS,
+) -> dict:
     """p50/p95 event→database latency while producing ``rate`` readings a second for ``seconds``."""
     workers.start(url, group)
     before = count_rows(url)
@@ -179,11 +214,21 @@ def latency(bootstrap: str, url: str, workers: Workers, sensors: Devices, rate: 
     workers.wait_for_rows(url, "readings", before + len(messages))
     workers.stop()
     with psycopg.connect(url) as conn:
-        lat = sorted(r[0] for r in conn.execute(
-            "SELECT (extract(epoch FROM ingested_at - event_time) * 1000)::float8 FROM readings"
-            " ORDER BY ingested_at DESC LIMIT %s", (len(messages),)))
-    return {"rate_per_s": rate, "offered_per_s": round(offered), "samples": len(lat),
-            "p50": round(statistics.median(lat), 1), "p95": round(lat[int(0.95 * (len(lat) - 1))], 1)}
+        lat = sorted(
+            r[0]
+            for r in conn.execute(
+                "SELECT (extract(epoch FROM ingested_at - event_time) * 1000)::float8 FROM readings"
+                " ORDER BY ingested_at DESC LIMIT %s",
+                (len(messages),),
+            )
+        )
+    return {
+        "rate_per_s": rate,
+        "offered_per_s": round(offered),
+        "samples": len(lat),
+        "p50": round(statistics.median(lat), 1),
+        "p95": round(lat[int(0.95 * (len(lat) - 1))], 1),
+    }
 
 
 async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int) -> float:
@@ -198,8 +243,13 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
         step = max(1, rate // 100)
         for i in range(0, len(messages), step):
             now = b'"' + datetime.now(UTC).isoformat().encode() + b'"'
-            await publisher.publish(((Topic.READINGS.value, key, value.replace(STAMP_JSON, now))
-                                     for key, value in messages[i:i + step]), wait=False)
+            await publisher.publish(
+                (
+                    (Topic.READINGS.value, key, value.replace(STAMP_JSON, now))
+                    for key, value in messages[i : i + step]
+                ),
+                wait=False,
+            )
             await asyncio.sleep(max(0.0, t0 + (i + step) / rate - time.perf_counter()))
         await publisher.flush()
         return len(messages) / (time.perf_counter() - t0)
@@ -207,9 +257,18 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
         await publisher.stop()
 
 
-def run(bootstrap: str, urls: list[str], cameras: Devices, sensors: Devices, n: int, partitions: int,
-        start_worker: Callable[[str, str], tuple[object, Path]], echo: Callable[[str], None] = print,
-        latency_rates: tuple[int, ...] = LATENCY_RATES, latency_s: float = LATENCY_SECONDS) -> dict:
+def run(
+    bootstrap: str,
+    urls: list[str],
+    cameras: Devices,
+    sensors: Devices,
+    n: int,
+    partitions: int,
+    start_worker: Callable[[str, str], tuple[object, Path]],
+    echo: Callable[[str], None] = print,
+    latency_rates: tuple[int, ...] = LATENCY_RATES,
+    latency_s: float = LATENCY_SECONDS,
+) -> dict:
     """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
     url, ref_url, pair_url = urls
     workers = Workers(start_worker)
@@ -221,8 +280,18 @@ def run(bootstrap: str, urls: list[str], cameras: Devices, sensors: Devices, n: 
         echo(f"  produce-only      {rate['produce_only']:>10,.0f} events/s")
         rate["consume_only"] = n / consume_only(bootstrap, partitions, n)
         echo(f"  consume-only      {rate['consume_only']:>10,.0f} events/s")
-        rows = [(uuid.uuid4(), datetime.now(UTC), sensors.ids[i % len(sensors)], sensors.district[i % len(sensors)],
-                 "pm25", 1.0, "ug/m3") for i in range(n)]
+        rows = [
+            (
+                uuid.uuid4(),
+                datetime.now(UTC),
+                sensors.ids[i % len(sensors)],
+                sensors.district[i % len(sensors)],
+                "pm25",
+                1.0,
+                "ug/m3",
+            )
+            for i in range(n)
+        ]
         with psycopg.connect(url) as conn:
             rate["copy_only"] = n / bare_copy(conn, rows, 20_000)
             conn.execute("TRUNCATE readings")
@@ -244,13 +313,17 @@ def run(bootstrap: str, urls: list[str], cameras: Devices, sensors: Devices, n: 
         # the same readings backlog through the minimal reference consumer, and through two workers
         rate["reference"] = n / reference.drain(bootstrap, ref_url, partitions, n)
         echo(f"  reference         {rate['reference']:>10,.0f} events/s (plain aiokafka + COPY)")
-        rate["two_workers"] = drain(workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2)
+        rate["two_workers"] = drain(
+            workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2
+        )
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
         for entry in lat:
-            echo(f"  event→database at {entry['rate_per_s']:,}/s (offered {entry['offered_per_s']:,}/s):"
-                 f" p50 {entry['p50']:.0f} ms, p95 {entry['p95']:.0f} ms")
+            echo(
+                f"  event→database at {entry['rate_per_s']:,}/s (offered {entry['offered_per_s']:,}/s):"
+                f" p50 {entry['p50']:.0f} ms, p95 {entry['p95']:.0f} ms"
+            )
     finally:
         workers.stop()
     echo(f"  worker peak RSS   {workers.peak_rss / 2**20:>10,.0f} MiB")
@@ -273,8 +346,10 @@ def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = pri
     """``run`` on a broker of its own and three scratch databases seeded with the configured city."""
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
-    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp, \
-            scratch_databases(settings.database_url, 3) as urls:
+    with (
+        tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp,
+        scratch_databases(settings.database_url, 3) as urls,
+    ):
         for url in urls:
             seed_city(url, city, cameras, sensors)
         proc, bootstrap = broker.start_embedded(broker.free_port(), Path(tmp) / "broker.log")
@@ -284,11 +359,16 @@ def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = pri
             starts = iter(range(1_000_000))
 
             def start_worker(url: str, group: str) -> tuple[object, Path]:
-                supervisor.env.update(CITYBRAIN_DATABASE_URL=url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap,
-                                      CITYBRAIN_WORKER_ID=group)
-                child = supervisor.start(f"worker-{next(starts)}", [sys.executable, "-m", "citybrain", "worker"])
+                supervisor.env.update(
+                    CITYBRAIN_DATABASE_URL=url, CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap, CITYBRAIN_WORKER_ID=group
+                )
+                child = supervisor.start(
+                    f"worker-{next(starts)}", [sys.executable, "-m", "citybrain", "worker"]
+                )
                 return child.proc, child.log_path
 
-            return run(bootstrap, urls, cameras, sensors, n, settings.partitions, start_worker, echo=echo, **options)
+            return run(
+                bootstrap, urls, cameras, sensors, n, settings.partitions, start_worker, echo=echo, **options
+            )
         finally:
             stop_process_group(proc, grace_s=3)

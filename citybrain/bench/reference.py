@@ -32,11 +32,25 @@ def _rows(records, sensors: dict[str, tuple[str, str]]) -> list[tuple]:
             district, kind = sensors[e["device_id"]]
             value = e["value"]
             unit, low, high = SENSOR_SPECS[kind]
-            if kind != e["kind"] or unit != e["unit"] or type(value) is not float or not low <= value <= high \
-                    or not math.isfinite(value):
+            if (
+                kind != e["kind"]
+                or unit != e["unit"]
+                or type(value) is not float
+                or not low <= value <= high
+                or not math.isfinite(value)
+            ):
                 continue
-            rows.append((uuid.UUID(e["event_id"]), datetime.fromisoformat(e["event_time"]), e["device_id"], district, kind,
-                         value, unit))
+            rows.append(
+                (
+                    uuid.UUID(e["event_id"]),
+                    datetime.fromisoformat(e["event_time"]),
+                    e["device_id"],
+                    district,
+                    kind,
+                    value,
+                    unit,
+                )
+            )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
     return rows
@@ -47,8 +61,13 @@ def drain(bootstrap: str, url: str, partitions: int, n: int) -> float:
     _, sensors, _ = load_lookup(url)
 
     async def run() -> float:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                    fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
         await consumer.start()
         conn = psycopg.connect(url)
         writer = BatchWriter(conn, READINGS)
@@ -62,8 +81,11 @@ def drain(bootstrap: str, url: str, partitions: int, n: int) -> float:
                 rows = [row for records in batches.values() for row in _rows(records, sensors)]
                 if pending is not None:
                     stored += (await pending).inserted
-                pending = asyncio.ensure_future(asyncio.to_thread(writer.write, rows, datetime.now(UTC))) \
-                    if rows else None
+                pending = (
+                    asyncio.ensure_future(asyncio.to_thread(writer.write, rows, datetime.now(UTC)))
+                    if rows
+                    else None
+                )
                 if pending is None and not batches and stored < n:
                     await asyncio.sleep(0)
             return time.perf_counter() - started

@@ -62,28 +62,48 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.worker_alive and not (self.lost or self.duplicated or self.wrong_reason or self.unexpected)
+        return self.worker_alive and not (
+            self.lost or self.duplicated or self.wrong_reason or self.unexpected
+        )
 
     def summary(self) -> dict:
         return {
-            "sent": self.sent, "valid": self.valid, "hostile": self.hostile, "exact_replays": self.replays,
-            "stored": self.stored, "dead_lettered": self.dead_lettered, "lost": len(self.lost),
-            "duplicated": len(self.duplicated), "wrong_reason": len(self.wrong_reason),
-            "unexpected": len(self.unexpected), "worker_kills": self.kills, "database_outages": self.db_outages,
-            "worker_alive": self.worker_alive, "seconds": round(self.seconds, 1), "ok": self.ok,
+            "sent": self.sent,
+            "valid": self.valid,
+            "hostile": self.hostile,
+            "exact_replays": self.replays,
+            "stored": self.stored,
+            "dead_lettered": self.dead_lettered,
+            "lost": len(self.lost),
+            "duplicated": len(self.duplicated),
+            "wrong_reason": len(self.wrong_reason),
+            "unexpected": len(self.unexpected),
+            "worker_kills": self.kills,
+            "database_outages": self.db_outages,
+            "worker_alive": self.worker_alive,
+            "seconds": round(self.seconds, 1),
+            "ok": self.ok,
         }
 
 
 def send(bootstrap: str, planned: list[Planned], over_s: float, acked: list) -> None:
     """Produce everything, spread over ``over_s`` seconds so harm lands mid-stream; appends to ``acked``
     each message with the (topic, partition, offset) the broker acknowledged."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=512 * 1024,
-                             max_request_size=8 * 1024 * 1024, client_id="citybrain-chaos")
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        batch_size=512 * 1024,
+        max_request_size=8 * 1024 * 1024,
+        client_id="citybrain-chaos",
+    )
     chunks = 50
     size = -(-len(planned) // chunks)
     started = time.monotonic()
     for c in range(chunks):
-        futures = [(p, producer.send(p.topic, key=p.key, value=p.value)) for p in planned[c * size:(c + 1) * size]]
+        futures = [
+            (p, producer.send(p.topic, key=p.key, value=p.value)) for p in planned[c * size : (c + 1) * size]
+        ]
         producer.flush()
         for p, future in futures:
             meta = future.get(timeout=60)
@@ -100,10 +120,11 @@ def check(url: str, acked: list[tuple[Planned, tuple[str, int, int]]], report: R
                 rows[(topic, event_id)] += n
         dead: dict[tuple[str, int, int], list[str]] = {}
         for t, p, o, reason in conn.execute(
-                "SELECT source_topic, source_partition, source_offset, reason FROM dead_letters"):
+            "SELECT source_topic, source_partition, source_offset, reason FROM dead_letters"
+        ):
             dead.setdefault((t, p, o), []).append(reason)
     expected_rows = {(p.topic, p.event_id) for p, _ in acked if p.event_id}
-    for (p, position) in acked:
+    for p, position in acked:
         where = f"{position[0]}[{position[1]}]@{position[2]}"
         letters = dead.pop(position, [])
         if p.reason:
@@ -111,7 +132,8 @@ def check(url: str, acked: list[tuple[Planned, tuple[str, int, int]]], report: R
                 report.lost.append(f"{where}: expected a dead letter {p.reason}")
             elif letters != [p.reason]:
                 (report.duplicated if len(letters) > 1 else report.wrong_reason).append(
-                    f"{where}: dead letters {letters}, expected [{p.reason}]")
+                    f"{where}: dead letters {letters}, expected [{p.reason}]"
+                )
         elif letters:
             report.unexpected.append(f"{where}: dead-lettered {letters} but valid")
     for key in expected_rows:
@@ -126,31 +148,52 @@ def check(url: str, acked: list[tuple[Planned, tuple[str, int, int]]], report: R
     report.dead_lettered = sum(1 for p, _ in acked if p.reason)
 
 
-def run(settings: Settings, events: int, harm: Harm, bad_share: float = 0.1, seed: int = 1,
-        timeout_s: float = 600.0, echo: Callable[[str], None] = print) -> Report:
+def run(
+    settings: Settings,
+    events: int,
+    harm: Harm,
+    bad_share: float = 0.1,
+    seed: int = 1,
+    timeout_s: float = 600.0,
+    echo: Callable[[str], None] = print,
+) -> Report:
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, 2000, 200, seed)
     planned = plan(cameras, sensors, events, bad_share, seed)
-    report = Report(sent=len(planned), hostile=sum(1 for p in planned if p.reason),
-                    replays=sum(1 for p in planned if p.replay))
+    report = Report(
+        sent=len(planned),
+        hostile=sum(1 for p in planned if p.reason),
+        replays=sum(1 for p in planned if p.replay),
+    )
     report.valid = report.sent - report.hostile - report.replays
     rnd = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="citybrain-chaos-") as tmp:
         tmp_path = Path(tmp)
         server, url = database.start_embedded(tmp_path / "db")
         proc, bootstrap = broker.start_embedded(broker.free_port(), tmp_path / "broker.log")
-        supervisor = Supervisor(tmp_path, {
-            **os.environ, "CITYBRAIN_DATABASE_URL": url, "CITYBRAIN_KAFKA_BOOTSTRAP": bootstrap,
-            "CITYBRAIN_WORKER_ID": f"chaos-{uuid.uuid4().hex[:8]}", "CITYBRAIN_CAMERAS": "2000",
-            "CITYBRAIN_SENSORS": "200", "CITYBRAIN_SEED": str(seed), "CITYBRAIN_PARTITIONS": "4",
-            "CITYBRAIN_BATCH_WITHIN_S": "0.2", "CITYBRAIN_BATCH_SIZE": "2000",
-        })
+        supervisor = Supervisor(
+            tmp_path,
+            {
+                **os.environ,
+                "CITYBRAIN_DATABASE_URL": url,
+                "CITYBRAIN_KAFKA_BOOTSTRAP": bootstrap,
+                "CITYBRAIN_WORKER_ID": f"chaos-{uuid.uuid4().hex[:8]}",
+                "CITYBRAIN_CAMERAS": "2000",
+                "CITYBRAIN_SENSORS": "200",
+                "CITYBRAIN_SEED": str(seed),
+                "CITYBRAIN_PARTITIONS": "4",
+                "CITYBRAIN_BATCH_WITHIN_S": "0.2",
+                "CITYBRAIN_BATCH_SIZE": "2000",
+            },
+        )
         started = time.monotonic()
         try:
             migrate(url)
             seed_city(url, city, cameras, sensors)
             broker.ensure_topics(bootstrap, 4)
-            echo(f"  sending {report.sent:,} messages ({report.hostile:,} hostile, {report.replays:,} exact replays)")
+            echo(
+                f"  sending {report.sent:,} messages ({report.hostile:,} hostile, {report.replays:,} exact replays)"
+            )
             acked: list = []
             over_s = 10.0 + 7.0 * harm.kills + (harm.db_outage_s + 5.0 if harm.db_outage_s else 0.0)
             sender = threading.Thread(target=send, args=(bootstrap, planned, over_s, acked), daemon=True)
@@ -163,7 +206,9 @@ def run(settings: Settings, events: int, harm: Harm, bad_share: float = 0.1, see
                 os.kill(worker.proc.pid, signal.SIGKILL)
                 worker.proc.wait()
                 report.kills += 1
-                echo(f"  worker killed ({report.kills}/{harm.kills}) with {_accounted(url):,} events accounted for")
+                echo(
+                    f"  worker killed ({report.kills}/{harm.kills}) with {_accounted(url):,} events accounted for"
+                )
                 supervisor.respawn(worker)
             if harm.db_outage_s:
                 _wait_for_progress(url, worker.proc)
@@ -197,7 +242,8 @@ def _accounted(url: str) -> int:
         with psycopg.connect(url, connect_timeout=2) as conn:
             return conn.execute(
                 "SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM camera_status)"
-                " + (SELECT count(*) FROM case_events) + (SELECT count(*) FROM dead_letters)").fetchone()[0]
+                " + (SELECT count(*) FROM case_events) + (SELECT count(*) FROM dead_letters)"
+            ).fetchone()[0]
     except psycopg.OperationalError:
         return -1
 

@@ -30,8 +30,9 @@ class Planned:
 def _reading(sensors: Devices, i: int, now: datetime) -> IoTReading:
     kind = SensorKind(sensors.kind[i])
     unit, low, high = SENSOR_SPECS[kind]
-    return IoTReading(event_time=now, device_id=str(sensors.ids[i]), kind=kind, value=round((low + high) / 5, 2),
-                      unit=unit)
+    return IoTReading(
+        event_time=now, device_id=str(sensors.ids[i]), kind=kind, value=round((low + high) / 5, 2), unit=unit
+    )
 
 
 def _hostile(sensors: Devices, rnd: random.Random, now: datetime, earlier: list[Planned]) -> Planned:
@@ -46,8 +47,15 @@ def _hostile(sensors: Devices, rnd: random.Random, now: datetime, earlier: list[
     kinds = [
         (b"{not json", "malformed"),
         (b"", "malformed"),
-        (b'{"event_id": "' + str(uuid.uuid4()).encode() + b'", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
-         "invalid"),
+        (
+            b'{"event_id": "'
+            + str(uuid.uuid4()).encode()
+            + b'", "x": '
+            + b"[" * 20_000
+            + b"]" * 20_000
+            + b"}",
+            "invalid",
+        ),
         (doc()[:-1] + b', "value": 1' + b"0" * 5000 + b"}", "invalid"),
         (doc(event_time="9999-12-31T23:59:59-14:00"), "out_of_range"),
         (doc(event_time="1970-01-01T00:00:00Z"), "too_old"),
@@ -68,7 +76,9 @@ def _hostile(sensors: Devices, rnd: random.Random, now: datetime, earlier: list[
             return Planned(original.topic, original.key, original.value, original.event_id, None, replay=True)
         changed = json.loads(original.value)
         changed["value"] = changed["value"] + 1
-        return Planned(original.topic, original.key, json.dumps(changed).encode(), None, "conflicting_duplicate")
+        return Planned(
+            original.topic, original.key, json.dumps(changed).encode(), None, "conflicting_duplicate"
+        )
     value, reason = rnd.choice(kinds)
     return Planned(Topic.READINGS, key, value, None, reason)
 
@@ -87,12 +97,21 @@ def plan(cameras: Devices, sensors: Devices, n: int, bad_share: float, seed: int
             out.append(Planned(Topic.READINGS, e.device_id.encode(), e.to_bytes(), str(e.event_id), None))
         elif roll < bad_share + (1 - bad_share) * 0.95:
             j = rnd.randrange(len(cameras))
-            e = CameraStatus(event_time=now, camera_id=str(cameras.ids[j]), status=rnd.choice(["online", "offline"]))
-            out.append(Planned(Topic.CAMERA_STATUS, e.camera_id.encode(), e.to_bytes(), str(e.event_id), None))
+            e = CameraStatus(
+                event_time=now, camera_id=str(cameras.ids[j]), status=rnd.choice(["online", "offline"])
+            )
+            out.append(
+                Planned(Topic.CAMERA_STATUS, e.camera_id.encode(), e.to_bytes(), str(e.event_id), None)
+            )
         else:
             case_id = f"chaos-{uuid.uuid4().hex[:10]}"
-            e = CaseEvent(event_time=now, case_id=case_id, type="created", category="noise",
-                          district=str(cameras.district[rnd.randrange(len(cameras))]),
-                          deadline=now + timedelta(hours=4))
+            e = CaseEvent(
+                event_time=now,
+                case_id=case_id,
+                type="created",
+                category="noise",
+                district=str(cameras.district[rnd.randrange(len(cameras))]),
+                deadline=now + timedelta(hours=4),
+            )
             out.append(Planned(Topic.CASE_EVENTS, case_id.encode(), e.to_bytes(), str(e.event_id), None))
     return out

@@ -64,7 +64,8 @@ def run(settings: Settings) -> None:
     set; several processes run under gunicorn with ``gunicorn_conf``."""
     app = create_app(settings)
     if settings.metrics_port is not None:
-        endpoint = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "dashboard"),
-                                                settings.metrics_host)
+        endpoint = metrics.start_metrics_server(
+            metrics.port_for(settings.metrics_port, "dashboard"), settings.metrics_host
+        )
         log.info("metrics on %s", endpoint.url)
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)

@@ -40,11 +40,11 @@ PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.
 CSRF_COOKIE = "_csrf_token"
 LANG_COOKIE = "citybrain_lang"  # its own cookie, set only when asked: a session write could race
 FAILURE_WINDOW = timedelta(minutes=15)
-FREE_FAILURES = 5            # per user name within the window before sign-ins slow down
+FREE_FAILURES = 5  # per user name within the window before sign-ins slow down
 FREE_FAILURES_PER_ADDR = 20  # per client address (guessing many names)
-FIRST_LOCKOUT_S = 30.0       # then doubling per further failure, capped
+FIRST_LOCKOUT_S = 30.0  # then doubling per further failure, capped
 MAX_LOCKOUT_S = 15 * 60.0
-FAILURE_DELAY_S = 0.5        # every failed attempt answers this much later
+FAILURE_DELAY_S = 0.5  # every failed attempt answers this much later
 WALL_SESSION = timedelta(days=365)
 STAFF_SESSION = timedelta(hours=12)
 
@@ -134,9 +134,14 @@ def page_roles(roles: Iterable[Role]):
 
 
 def forbidden_layout(lang: str):
-    return dash.html.Div(className="page message-page", children=[
-        dash.html.H2(i18n.t("forbidden", lang)), dash.html.P(i18n.t("forbidden_hint", lang)),
-        dash.html.A(i18n.t("go_home", lang), href="/")])
+    return dash.html.Div(
+        className="page message-page",
+        children=[
+            dash.html.H2(i18n.t("forbidden", lang)),
+            dash.html.P(i18n.t("forbidden_hint", lang)),
+            dash.html.A(i18n.t("go_home", lang), href="/"),
+        ],
+    )
 
 
 # --- the Flask side: session set-up, the gate, sign-in and sign-out -------------------------------------
@@ -147,11 +152,17 @@ def init(server: flask.Flask, ctx: Context) -> None:
         server.secret_key = user_store.session_secret(conn)
     secure = ctx.settings.cookie_secure
     server.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_NAME="citybrain_session",
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure,
-        REMEMBER_COOKIE_DURATION=WALL_SESSION, REMEMBER_COOKIE_NAME="citybrain_remember",
-        PERMANENT_SESSION_LIFETIME=STAFF_SESSION, SESSION_REFRESH_EACH_REQUEST=False,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_DURATION=WALL_SESSION,
+        REMEMBER_COOKIE_NAME="citybrain_remember",
+        PERMANENT_SESSION_LIFETIME=STAFF_SESSION,
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a console stays open through a shift
         WTF_CSRF_HEADERS=["X-CSRFToken"],
     )
@@ -163,7 +174,11 @@ def init(server: flask.Flask, ctx: Context) -> None:
         user_id, _, print_ = session_id.partition(":")
         reading = context().sources.accounts.read()
         for row in reading.value or []:
-            if str(row["id"]) == user_id and not row["disabled"] and fingerprint(row["password_hash"]) == print_:
+            if (
+                str(row["id"]) == user_id
+                and not row["disabled"]
+                and fingerprint(row["password_hash"]) == print_
+            ):
                 return User(Account.from_row(row))
         return None
 
@@ -199,8 +214,13 @@ def _gate():
         page = page_for(request.path)
         if page is not None and current_user.role not in page["roles"]:
             lang = current_lang()
-            return flask.render_template_string(MESSAGE_PAGE, lang=lang, title=i18n.t("forbidden", lang),
-                                                text=i18n.t("forbidden_hint", lang), link=i18n.t("go_home", lang)), 403
+            return flask.render_template_string(
+                MESSAGE_PAGE,
+                lang=lang,
+                title=i18n.t("forbidden", lang),
+                text=i18n.t("forbidden_hint", lang),
+                link=i18n.t("go_home", lang),
+            ), 403
     return None
 
 
@@ -209,8 +229,9 @@ def page_for(path: str) -> dict | None:
     from dash._pages import _parse_path_variables
 
     for page in dash.page_registry.values():
-        if page.get("path") == path or (page.get("path_template")
-                                         and _parse_path_variables(path, page["path_template"]) is not None):
+        if page.get("path") == path or (
+            page.get("path_template") and _parse_path_variables(path, page["path_template"]) is not None
+        ):
             if page["module"].rsplit(".", 1)[-1] != "not_found_404":
                 return page
     return None
@@ -219,15 +240,31 @@ def page_for(path: str) -> dict | None:
 def _after(response: flask.Response) -> flask.Response:
     request = flask.request
     if request.method == "GET" and request.args.get("lang") in i18n.LANGUAGES:
-        response.set_cookie(LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True,
-                            secure=context().settings.cookie_secure)
+        response.set_cookie(
+            LANG_COOKIE,
+            request.args["lang"],
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=context().settings.cookie_secure,
+        )
     if current_user.is_authenticated:
         # Dash's renderer copies this (deliberately script-readable) cookie into the X-CSRFToken header
-        response.set_cookie(CSRF_COOKIE, generate_csrf(), samesite="Strict", secure=context().settings.cookie_secure,
-                            httponly=False)
-    if request.method == "GET" and response.status_code == 200 and response.mimetype == "text/html" \
-            and not request.path.startswith(PUBLIC_PREFIXES) and current_user.is_authenticated \
-            and page_for(request.path) is None:
+        response.set_cookie(
+            CSRF_COOKIE,
+            generate_csrf(),
+            samesite="Strict",
+            secure=context().settings.cookie_secure,
+            httponly=False,
+        )
+    if (
+        request.method == "GET"
+        and response.status_code == 200
+        and response.mimetype == "text/html"
+        and not request.path.startswith(PUBLIC_PREFIXES)
+        and current_user.is_authenticated
+        and page_for(request.path) is None
+    ):
         response.status_code = 404  # Dash serves its index for any path; the 404 page renders inside it
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
@@ -321,10 +358,17 @@ def _login_page(error: str | None, status: int, username: str = "") -> flask.Res
     lang = current_lang()
     ctx = context()
     html = flask.render_template_string(
-        LOGIN_PAGE, lang=lang, t=lambda key: i18n.t(key, lang), error=error, username=username,
-        csrf=generate_csrf(), next=_safe_next(flask.request.values.get("next")),
+        LOGIN_PAGE,
+        lang=lang,
+        t=lambda key: i18n.t(key, lang),
+        error=error,
+        username=username,
+        csrf=generate_csrf(),
+        next=_safe_next(flask.request.values.get("next")),
         city=ctx.city.spec.name_zh if lang == "zh" else ctx.city.spec.name_en,
-        other_lang="en" if lang == "zh" else "zh", other_label=i18n.t("other_language", lang))
+        other_lang="en" if lang == "zh" else "zh",
+        other_label=i18n.t("other_language", lang),
+    )
     return flask.make_response(html, status)
 
 
@@ -359,4 +403,3 @@ MESSAGE_PAGE = """<!DOCTYPE html>
 <body class="login-body"><main class="login-card"><h1>{{ title }}</h1><p>{{ text }}</p>
 <a class="login-lang" href="/">{{ link }}</a></main></body></html>
 """
-

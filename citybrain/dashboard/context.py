@@ -44,10 +44,18 @@ class Context:
         wall = WallConfig.load(settings.config_dir)
         unknown = sorted(set(wall.core_districts) - {d.adcode for d in city.districts})
         if unknown:
-            raise ConfigError(f"{settings.config_dir / 'wall.yaml'}: core_districts: not in the city: {', '.join(unknown)}")
-        sources = Sources(settings.database_url, ttl_s=settings.dashboard_refresh_s, risk_window_s=risk.windows_s[-1],
-                          kafka_bootstrap=settings.kafka_bootstrap, ingest_group=ingest_group(settings.worker_id),
-                          silent_after_s=risk.sensor_silent_after_s, tz=city.tz)
+            raise ConfigError(
+                f"{settings.config_dir / 'wall.yaml'}: core_districts: not in the city: {', '.join(unknown)}"
+            )
+        sources = Sources(
+            settings.database_url,
+            ttl_s=settings.dashboard_refresh_s,
+            risk_window_s=risk.windows_s[-1],
+            kafka_bootstrap=settings.kafka_bootstrap,
+            ingest_group=ingest_group(settings.worker_id),
+            silent_after_s=risk.sensor_silent_after_s,
+            tz=city.tz,
+        )
         names = {d.adcode: {"zh": d.name_zh, "en": d.name_en} for d in city.districts}
         return cls(settings, city, risk, rules, sources, wall, names)
 
@@ -90,9 +98,13 @@ def _publisher(bootstrap: str | None):
                 from kafka import KafkaProducer
 
                 producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="citybrain-dashboard")
-            producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(timeout=10)
+            producer.send(Topic.ALERTS.value, key=event.dedup_key.encode(), value=event.to_bytes()).get(
+                timeout=10
+            )
         except Exception:  # the action is committed; the event is what failed
-            log.exception("could not publish %s of alert %s on %s", event.action, event.alert_id, Topic.ALERTS.value)
+            log.exception(
+                "could not publish %s of alert %s on %s", event.action, event.alert_id, Topic.ALERTS.value
+            )
 
     return publish
 

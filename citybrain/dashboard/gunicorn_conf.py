@@ -41,13 +41,17 @@ def when_ready(server) -> None:
     if settings.metrics_port is None:
         return
     if multiproc_dir() is None:
-        server.log.warning("CITYBRAIN_METRICS_PORT is set but %s is not: dashboard metrics are not served "
-                           "(each gunicorn process would count alone)", MULTIPROC_ENV)
+        server.log.warning(
+            "CITYBRAIN_METRICS_PORT is set but %s is not: dashboard metrics are not served "
+            "(each gunicorn process would count alone)",
+            MULTIPROC_ENV,
+        )
         return
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    endpoint = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "dashboard"),
-                                            settings.metrics_host, registry)
+    endpoint = metrics.start_metrics_server(
+        metrics.port_for(settings.metrics_port, "dashboard"), settings.metrics_host, registry
+    )
     server.log.info("dashboard metrics of every process on %s", endpoint.url)
 
 

@@ -22,7 +22,7 @@ from citybrain.sim import scenarios
 
 @dataclass(frozen=True)
 class WallLatency:
-    incident_s: float   # first event of the incident → its district at the level on the wall
+    incident_s: float  # first event of the incident → its district at the level on the wall
     alert_s: float | None  # the incident's critical alert opened → listed on the wall (None: none opened)
 
 
@@ -36,8 +36,16 @@ def _poll(until: Callable[[], object], refresh_s: float, timeout_s: float, what:
     raise TimeoutError(f"{what} did not reach the wall within {timeout_s:.0f} s")
 
 
-def flood_to_wall(bootstrap: str, database_url: str, sensors: Devices, district: str, refresh_s: float = 2.0,
-                  level: Level = Level.ORANGE, timeout_s: float = 60.0, water_m: float = 6.5) -> WallLatency:
+def flood_to_wall(
+    bootstrap: str,
+    database_url: str,
+    sensors: Devices,
+    district: str,
+    refresh_s: float = 2.0,
+    level: Level = Level.ORANGE,
+    timeout_s: float = 60.0,
+    water_m: float = 6.5,
+) -> WallLatency:
     """Flood every gauge of ``district`` (a running worker scores it) and time how long a wall takes to show
     the district at ``level`` or above, and then its critical alert."""
     sources = Sources(database_url, ttl_s=refresh_s)
@@ -56,8 +64,11 @@ def flood_to_wall(bootstrap: str, database_url: str, sensors: Devices, district:
 
         def alert_seen():
             alerts = sources.alerts.read().value or []
-            mine = [a for a in alerts if a.get("district") == district and a["severity"] == "critical"
-                    and a["opened_at"] >= first]
+            mine = [
+                a
+                for a in alerts
+                if a.get("district") == district and a["severity"] == "critical" and a["opened_at"] >= first
+            ]
             return (datetime.now(UTC), min(a["opened_at"] for a in mine)) if mine else None
 
         try:

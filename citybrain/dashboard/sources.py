@@ -44,7 +44,7 @@ def local_midnight(moment: datetime, tz: tzinfo) -> datetime:
 class Reading(Generic[T]):
     value: T | None
     taken_at: datetime  # when the database answered (UTC)
-    at: datetime        # the moment the data describes (UTC)
+    at: datetime  # the moment the data describes (UTC)
     error: str | None = None
 
 
@@ -58,9 +58,13 @@ class CityPicture:
 class Reader(Generic[T]):
     """One dataset: ``fetch(conn, at, key)`` run at most once per ``ttl_s`` per (key, at); ``at`` None is now."""
 
-    def __init__(self, name: str, pool: ConnectionPool,
-                 fetch: Callable[[psycopg.Connection, datetime | None, Any], T],
-                 ttl_s: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        pool: ConnectionPool,
+        fetch: Callable[[psycopg.Connection, datetime | None, Any], T],
+        ttl_s: float,
+    ) -> None:
         self.name, self.pool, self.fetch, self.ttl_s = name, pool, fetch, ttl_s
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, tuple[float, Reading[T]]] = OrderedDict()
@@ -127,11 +131,19 @@ class StoragePicture:
 class Sources:
     """Every dataset the pages read, sharing one small connection pool per process."""
 
-    def __init__(self, database_url: str, ttl_s: float, risk_window_s: int = 900,
-                 kafka_bootstrap: str | None = None, ingest_group: str | None = None,
-                 silent_after_s: float = 900.0, tz: tzinfo = UTC) -> None:
-        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=False,
-                                   kwargs={"autocommit": True}, timeout=5)
+    def __init__(
+        self,
+        database_url: str,
+        ttl_s: float,
+        risk_window_s: int = 900,
+        kafka_bootstrap: str | None = None,
+        ingest_group: str | None = None,
+        silent_after_s: float = 900.0,
+        tz: tzinfo = UTC,
+    ) -> None:
+        self.pool = ConnectionPool(
+            database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}, timeout=5
+        )
 
         def city(conn, at, _key) -> CityPicture:
             activity = queries.district_activity(conn, ACTIVITY_WINDOW_S, at=at)
@@ -140,21 +152,41 @@ class Sources:
 
         self.city = Reader("city", self.pool, city, ttl_s)
         self.alerts = Reader("alerts", self.pool, lambda conn, at, _k: duty.alert_queue(conn, at), ttl_s)
-        self.alert_history = Reader("alert_history", self.pool,
-                                    lambda conn, at, alert_id: duty.alert_history(conn, alert_id, at), ttl_s)
+        self.alert_history = Reader(
+            "alert_history",
+            self.pool,
+            lambda conn, at, alert_id: duty.alert_history(conn, alert_id, at),
+            ttl_s,
+        )
         self.cases = Reader("cases", self.pool, lambda conn, at, _k: duty.open_cases(conn, at), ttl_s)
         # the wall's per-district figures: device states (sensors reporting) and today's case handling
-        self.devices = Reader("devices", self.pool, lambda conn, at, _k: queries.device_status(
-            conn, at or datetime.now(UTC), silent_after_s), max(ttl_s, DEVICE_TTL_S))
-        self.case_kpis = Reader("case_kpis", self.pool, lambda conn, at, _k: queries.case_kpis(
-            conn, local_midnight(at or datetime.now(UTC), tz), at or datetime.now(UTC)), ttl_s)
+        self.devices = Reader(
+            "devices",
+            self.pool,
+            lambda conn, at, _k: queries.device_status(conn, at or datetime.now(UTC), silent_after_s),
+            max(ttl_s, DEVICE_TTL_S),
+        )
+        self.case_kpis = Reader(
+            "case_kpis",
+            self.pool,
+            lambda conn, at, _k: queries.case_kpis(
+                conn, local_midnight(at or datetime.now(UTC), tz), at or datetime.now(UTC)
+            ),
+            ttl_s,
+        )
         self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)
         # the operations page
-        self.pipeline = Reader("pipeline", self.pool, lambda conn, at, _k: ops.pipeline_picture(conn, at), ttl_s)
-        self.storage = Reader("storage", self.pool,
-                              lambda conn, _at, _k: StoragePicture(storage_mode(conn), health.job_health(conn),
-                                                                ops.database_size(conn)),
-                              ttl_s)
+        self.pipeline = Reader(
+            "pipeline", self.pool, lambda conn, at, _k: ops.pipeline_picture(conn, at), ttl_s
+        )
+        self.storage = Reader(
+            "storage",
+            self.pool,
+            lambda conn, _at, _k: StoragePicture(
+                storage_mode(conn), health.job_health(conn), ops.database_size(conn)
+            ),
+            ttl_s,
+        )
         self.lag_probe = LagProbe(kafka_bootstrap, ingest_group) if kafka_bootstrap and ingest_group else None
         self.lag = BrokerReader("consumer_lag", self._read_lag, ttl_s)
 

@@ -123,10 +123,14 @@ class RiskConfig(BaseModel):
     def _known_and_weighted(cls, indicators: dict[str, Weighting]) -> dict[str, Weighting]:
         unknown = sorted(set(indicators) - set(SUB_INDICATORS))
         if unknown:
-            raise ValueError(f"unknown sub-indicator(s) {', '.join(unknown)}; known: {', '.join(SUB_INDICATORS)}")
+            raise ValueError(
+                f"unknown sub-indicator(s) {', '.join(unknown)}; known: {', '.join(SUB_INDICATORS)}"
+            )
         missing = [name for name in SUB_INDICATORS if name not in indicators]
         if missing:
-            raise ValueError(f"missing sub-indicator(s) {', '.join(missing)} (give weight 0 to switch one off)")
+            raise ValueError(
+                f"missing sub-indicator(s) {', '.join(missing)} (give weight 0 to switch one off)"
+            )
         total = sum(w.weight for w in indicators.values())
         if not math.isclose(total, 100.0, abs_tol=1e-6):
             raise ValueError(f"weights add up to {total:g}, not 100")

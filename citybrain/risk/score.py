@@ -15,7 +15,9 @@ class DistrictInputs:
     cameras_down: int = 0
     sensors: dict[str, int] = field(default_factory=dict)  # kind → sensors in the district
     sensors_silent: int = 0
-    sensors_exceeding: dict[str, int] = field(default_factory=dict)  # kind → sensors over threshold in the window
+    sensors_exceeding: dict[str, int] = field(
+        default_factory=dict
+    )  # kind → sensors over threshold in the window
     new_cases: int = 0
     expected_cases: float = 0.0  # baseline for the window
     open_emergencies: int = 0
@@ -47,8 +49,9 @@ def sub_indicators(inputs: DistrictInputs, cfg: RiskConfig) -> dict[str, float]:
         "sensor_offline_ratio": _ratio(inputs.sensors_silent, total_sensors),
     }
     for kind in cfg.thresholds:
-        values[f"{EXCEED}{kind.value}"] = _ratio(inputs.sensors_exceeding.get(kind.value, 0),
-                                                 inputs.sensors.get(kind.value, 0))
+        values[f"{EXCEED}{kind.value}"] = _ratio(
+            inputs.sensors_exceeding.get(kind.value, 0), inputs.sensors.get(kind.value, 0)
+        )
     expected = max(inputs.expected_cases, cfg.baseline.min_expected_cases)
     values["case_pressure"] = inputs.new_cases / expected
     values["open_emergencies"] = float(inputs.open_emergencies)
@@ -73,7 +76,9 @@ def floor_of(values: dict[str, float], cfg: RiskConfig) -> tuple[str, Level] | N
     """The highest hazard floor the raw values trigger (the first configured among equals), if any."""
     best = None
     for name, floor in cfg.floors.items():
-        if values.get(floor.indicator, 0.0) > floor.above and (best is None or floor.level.rank > best[1].rank):
+        if values.get(floor.indicator, 0.0) > floor.above and (
+            best is None or floor.level.rank > best[1].rank
+        ):
             best = (name, floor.level)
     return best
 

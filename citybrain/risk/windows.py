@@ -44,8 +44,10 @@ def due(now: datetime, cfg: RiskConfig) -> list[Window]:
     step = cfg.step_s
     horizon = now - timedelta(seconds=cfg.allowed_lateness_s + max(step, cfg.tick_s))
     end = _floor(now, step)
-    windows = [Window(end + timedelta(seconds=step - w), end + timedelta(seconds=step), False, until=now)
-               for w in cfg.windows_s]
+    windows = [
+        Window(end + timedelta(seconds=step - w), end + timedelta(seconds=step), False, until=now)
+        for w in cfg.windows_s
+    ]
     while end > horizon:
         final = now >= end + timedelta(seconds=cfg.allowed_lateness_s)
         windows.extend(Window(end - timedelta(seconds=w), end, final) for w in cfg.windows_s)

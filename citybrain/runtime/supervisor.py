@@ -60,6 +60,7 @@ class Child:
 
 def stop_process_group(proc: subprocess.Popen, grace_s: float = GRACE_S) -> None:
     """SIGTERM the child's process group, SIGKILL it after ``grace_s``; reaps the child."""
+
     def signal_group(sig: int) -> None:
         try:
             os.killpg(proc.pid, sig)
@@ -85,8 +86,14 @@ class Supervisor:
 
     def _spawn(self, argv: list[str], log_path: Path) -> subprocess.Popen:
         with open(log_path, "ab") as log:
-            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=self.env, start_new_session=True)
+            return subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
 
     def start(self, name: str, argv: list[str]) -> Child:
         log_path = self.log_dir / f"{name}.log"
@@ -124,14 +131,18 @@ class Supervisor:
                     child.failures_in_a_row = 0
                 continue
             if child.argv is None:
-                raise StartupError(f"{child.name} exited with code {code} and cannot be restarted; last lines of "
-                                   f"{child.log_path}:\n{child.tail()}")
+                raise StartupError(
+                    f"{child.name} exited with code {code} and cannot be restarted; last lines of "
+                    f"{child.log_path}:\n{child.tail()}"
+                )
             if child.restart_at is None:
-                delay = min(FIRST_BACKOFF_S * 2 ** child.failures_in_a_row, MAX_BACKOFF_S)
+                delay = min(FIRST_BACKOFF_S * 2**child.failures_in_a_row, MAX_BACKOFF_S)
                 child.failures_in_a_row += 1
                 child.restart_at = now + delay
-                say(f"{child.name} exited with code {code}; restarting in {delay:.0f} s "
-                    f"(restart {child.restarts + 1}; see {child.log_path})")
+                say(
+                    f"{child.name} exited with code {code}; restarting in {delay:.0f} s "
+                    f"(restart {child.restarts + 1}; see {child.log_path})"
+                )
             elif now >= child.restart_at:
                 self.respawn(child, now)
                 say(f"{child.name} restarted (restart {child.restarts})")

@@ -58,8 +58,10 @@ def first_admin(url: str, settings: Settings) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         generated = accounts.ensure_first_admin(conn, settings.admin_user, settings.admin_password)
         if generated:
-            return (f"user {settings.admin_user}, password {generated}  (shown once; change it with"
-                    f" `citybrain users passwd {settings.admin_user}`)")
+            return (
+                f"user {settings.admin_user}, password {generated}  (shown once; change it with"
+                f" `citybrain users passwd {settings.admin_user}`)"
+            )
         if settings.admin_password and accounts.get_or_none(conn, settings.admin_user):
             return f"user {settings.admin_user}, password from CITYBRAIN_ADMIN_PASSWORD"
         return "with your account (`citybrain users list`, `citybrain users add NAME --role officer`)"
@@ -111,13 +113,20 @@ def up(settings: Settings) -> None:
         broker.ensure_topics(bootstrap, settings.partitions)
         app_url = database.app_database_url(database_url, settings.app_database_url, data_dir)
         counts = prepare_database(database_url, settings, app_url)
-        echo(f"storage    {counts['storage']} mode; worker and dashboard connect as role {counts['app_role']}")
-        echo(f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors")
+        echo(
+            f"storage    {counts['storage']} mode; worker and dashboard connect as role {counts['app_role']}"
+        )
+        echo(
+            f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors"
+        )
 
         sign_in = first_admin(database_url, settings)
         # the children get the application role only, never the owner's URL
-        env.update(CITYBRAIN_DATABASE_URL=app_url, CITYBRAIN_APP_DATABASE_URL=app_url,
-                   CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap)
+        env.update(
+            CITYBRAIN_DATABASE_URL=app_url,
+            CITYBRAIN_APP_DATABASE_URL=app_url,
+            CITYBRAIN_KAFKA_BOOTSTRAP=bootstrap,
+        )
         env.pop("CITYBRAIN_ADMIN_PASSWORD", None)
         me = [sys.executable, "-m", "citybrain"]
         supervisor.start("dashboard", [*me, "dashboard"])

@@ -38,8 +38,18 @@ from citybrain.events import (
 from citybrain.geo.registry import Devices
 from citybrain.sim.publish import BatchPublisher
 
-CASE_CATEGORIES = ("city_appearance", "traffic", "noise", "water_supply", "gas_safety", "public_security",
-                   "environment", "housing", "street_lighting", "drainage")
+CASE_CATEGORIES = (
+    "city_appearance",
+    "traffic",
+    "noise",
+    "water_supply",
+    "gas_safety",
+    "public_security",
+    "environment",
+    "housing",
+    "street_lighting",
+    "drainage",
+)
 # Share of the configured rate that is camera status; the rest is sensor readings.
 # Citizen cases arrive at their own rate (the city's appeals per year), whatever the rate.
 CAMERA_SHARE = 0.4
@@ -135,7 +145,11 @@ class CitySimulator:
             device = self.sensors.ids[i]
             value = sensor_value(kind, self._sensor_base[i], hour, self.rng.normal())
             unit = SENSOR_SPECS[SensorKind(kind)][0]
-            yield Topic.READINGS, device, IoTReading(event_time=now, device_id=device, kind=kind, value=value, unit=unit)
+            yield (
+                Topic.READINGS,
+                device,
+                IoTReading(event_time=now, device_id=device, kind=kind, value=value, unit=unit),
+            )
 
     def _camera_events(self, now: datetime, dt: float, n: int) -> Iterator[tuple[Topic, str, Event]]:
         if not len(self.cameras):
@@ -168,12 +182,23 @@ class CitySimulator:
             if case.next_at > now:
                 still_open.append(case)
                 continue
-            nxt = {CaseEventType.CREATED: CaseEventType.ASSIGNED, CaseEventType.ASSIGNED: CaseEventType.RESOLVED,
-                   CaseEventType.RESOLVED: CaseEventType.CLOSED}[case.stage]
+            nxt = {
+                CaseEventType.CREATED: CaseEventType.ASSIGNED,
+                CaseEventType.ASSIGNED: CaseEventType.RESOLVED,
+                CaseEventType.RESOLVED: CaseEventType.CLOSED,
+            }[case.stage]
             case.stage = nxt
-            satisfaction = int(self.rng.choice([1, 2, 3, 4, 5], p=[0.04, 0.04, 0.12, 0.3, 0.5])) if nxt is CaseEventType.CLOSED else None
+            satisfaction = (
+                int(self.rng.choice([1, 2, 3, 4, 5], p=[0.04, 0.04, 0.12, 0.3, 0.5]))
+                if nxt is CaseEventType.CLOSED
+                else None
+            )
             assignee = f"grid-{self.rng.integers(1, 400):03d}" if nxt is CaseEventType.ASSIGNED else None
-            yield Topic.CASE_EVENTS, case.case_id, self._case_event(case, now, nxt, satisfaction=satisfaction, assignee=assignee)
+            yield (
+                Topic.CASE_EVENTS,
+                case.case_id,
+                self._case_event(case, now, nxt, satisfaction=satisfaction, assignee=assignee),
+            )
             if nxt is not CaseEventType.CLOSED:
                 case.next_at = now + timedelta(seconds=self.rng.exponential(STAGE_MEAN_S[nxt]))
                 still_open.append(case)
@@ -201,8 +226,15 @@ class CitySimulator:
     @staticmethod
     def _case_event(case: _Case, now: datetime, type_: CaseEventType, **extra) -> CaseEvent:
         return CaseEvent(
-            event_time=now, case_id=case.case_id, type=type_, category=case.category, urgency=case.urgency,
-            district=case.district, location=case.location, deadline=case.deadline, **extra,
+            event_time=now,
+            case_id=case.case_id,
+            type=type_,
+            category=case.category,
+            urgency=case.urgency,
+            district=case.district,
+            location=case.location,
+            deadline=case.deadline,
+            **extra,
         )
 
 
@@ -221,8 +253,9 @@ async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tic
             await asyncio.sleep(max(0.0, tick_s - (time.monotonic() - last)))
             tick = time.monotonic()
             sent += await publisher.publish(
-                (topic.value, key.encode(), event.to_bytes()) for topic, key, event in sim.step(datetime.now(UTC),
-                                                                                               tick - last))
+                (topic.value, key.encode(), event.to_bytes())
+                for topic, key, event in sim.step(datetime.now(UTC), tick - last)
+            )
             last = tick
     finally:
         await publisher.stop()

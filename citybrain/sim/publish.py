@@ -24,8 +24,13 @@ from citybrain import metrics
 
 class BatchPublisher:
     def __init__(self, bootstrap: str, client_id: str = "citybrain-sim") -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap.split(","), client_id=client_id, acks=1,
-                                         linger_ms=0, max_batch_size=1024 * 1024)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap.split(","),
+            client_id=client_id,
+            acks=1,
+            linger_ms=0,
+            max_batch_size=1024 * 1024,
+        )
         self.partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
         self._unacknowledged: list[asyncio.Future] = []

@@ -27,17 +27,21 @@ _HOUR_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # whole UTC hours, aligne
 def batch_ctes(table: str, mode: str, inserted: str = "ins") -> list[sql.Composable]:
     source = sql.Identifier(inserted)
     name = sql.Literal(table)
-    ctes = [sql.SQL(
-        "progress AS (INSERT INTO ingest_progress (table_name, last_ingested_at)"
-        " SELECT {name}, now() FROM {source} HAVING count(*) > 0"
-        " ON CONFLICT (table_name) DO UPDATE"
-        " SET last_ingested_at = GREATEST(ingest_progress.last_ingested_at, EXCLUDED.last_ingested_at))"
-    ).format(name=name, source=source)]
+    ctes = [
+        sql.SQL(
+            "progress AS (INSERT INTO ingest_progress (table_name, last_ingested_at)"
+            " SELECT {name}, now() FROM {source} HAVING count(*) > 0"
+            " ON CONFLICT (table_name) DO UPDATE"
+            " SET last_ingested_at = GREATEST(ingest_progress.last_ingested_at, EXCLUDED.last_ingested_at))"
+        ).format(name=name, source=source)
+    ]
     if mode == "timescale":
-        ctes.append(sql.SQL(
-            "refresh_queue AS (INSERT INTO rollup_refresh_queue (table_name, range_start, range_end)"
-            " SELECT {name}, date_bin('1 hour', min(event_time), {origin}),"
-            " date_bin('1 hour', max(event_time), {origin}) + interval '1 hour'"
-            " FROM {source} WHERE event_time < now() - {late}::interval HAVING count(*) > 0)"
-        ).format(name=name, source=source, origin=sql.SQL(_HOUR_ORIGIN), late=sql.Literal(LATE_AFTER)))
+        ctes.append(
+            sql.SQL(
+                "refresh_queue AS (INSERT INTO rollup_refresh_queue (table_name, range_start, range_end)"
+                " SELECT {name}, date_bin('1 hour', min(event_time), {origin}),"
+                " date_bin('1 hour', max(event_time), {origin}) + interval '1 hour'"
+                " FROM {source} WHERE event_time < now() - {late}::interval HAVING count(*) > 0)"
+            ).format(name=name, source=source, origin=sql.SQL(_HOUR_ORIGIN), late=sql.Literal(LATE_AFTER))
+        )
     return ctes

@@ -9,10 +9,22 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-COLUMNS = ("source_topic", "source_partition", "source_offset", "key", "reason", "detail",
-           "payload", "payload_size", "payload_sha256", "truncated")
-INSERT = (f"INSERT INTO dead_letters ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-          " ON CONFLICT DO NOTHING")
+COLUMNS = (
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "key",
+    "reason",
+    "detail",
+    "payload",
+    "payload_size",
+    "payload_sha256",
+    "truncated",
+)
+INSERT = (
+    f"INSERT INTO dead_letters ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,13 @@ def insert(conn: psycopg.Connection, rows: Sequence[DeadLetterRow]) -> None:
             cur.executemany(INSERT, [r.values() for r in rows])
 
 
-def listing(conn: psycopg.Connection, reason: str | None = None, topic: str | None = None,
-            since: datetime | None = None, limit: int = 50) -> list[dict]:
+def listing(
+    conn: psycopg.Connection,
+    reason: str | None = None,
+    topic: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[dict]:
     """Newest first, without payloads."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
@@ -62,17 +79,21 @@ def listing(conn: psycopg.Connection, reason: str | None = None, topic: str | No
 
 def get(conn: psycopg.Connection, ids: Sequence[int]) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute("SELECT * FROM dead_letters WHERE id = ANY(%s) ORDER BY id", (list(ids),)).fetchall()
+        return cur.execute(
+            "SELECT * FROM dead_letters WHERE id = ANY(%s) ORDER BY id", (list(ids),)
+        ).fetchall()
 
 
 def mark_replayed(conn: psycopg.Connection, ids: Sequence[int], actor: str) -> None:
-    conn.execute("UPDATE dead_letters SET replayed_at = now(), replayed_by = %s WHERE id = ANY(%s)",
-                 (actor, list(ids)))
+    conn.execute(
+        "UPDATE dead_letters SET replayed_at = now(), replayed_by = %s WHERE id = ANY(%s)", (actor, list(ids))
+    )
 
 
 def counts_by_reason(conn: psycopg.Connection, since: datetime) -> dict[tuple[str, str], int]:
     """(source topic, reason) → dead letters received since ``since``."""
     rows = conn.execute(
-        "SELECT source_topic, reason, count(*) FROM dead_letters WHERE received_at >= %s GROUP BY 1, 2", (since,)
+        "SELECT source_topic, reason, count(*) FROM dead_letters WHERE received_at >= %s GROUP BY 1, 2",
+        (since,),
     ).fetchall()
     return {(t, r): n for t, r, n in rows}

@@ -68,6 +68,10 @@ def open_cases(conn: psycopg.Connection, at: datetime | None, limit: int = 200) 
 
 def alert_by_id(conn: psycopg.Connection, alert_id: int) -> dict | None:
     """One alert as it is now (for telling an officer who got there first)."""
-    rows = _rows(conn, "SELECT id, acknowledged, acked_by, acked_at, resolved, resolved_by, resolved_at"
-                       " FROM alerts WHERE id = %(id)s", {"id": alert_id})
+    rows = _rows(
+        conn,
+        "SELECT id, acknowledged, acked_by, acked_at, resolved, resolved_by, resolved_at"
+        " FROM alerts WHERE id = %(id)s",
+        {"id": alert_id},
+    )
     return rows[0] if rows else None

@@ -100,7 +100,9 @@ def job_health(conn: psycopg.Connection) -> list[JobHealth]:
         tasks = cur.execute(TASKS_SQL).fetchall()
         jobs = []
         if timescale:
-            has_errors = cur.execute("SELECT to_regclass('timescaledb_information.job_errors') IS NOT NULL AS x")
+            has_errors = cur.execute(
+                "SELECT to_regclass('timescaledb_information.job_errors') IS NOT NULL AS x"
+            )
             last_error = LAST_ERROR_SQL if has_errors.fetchone()["x"] else "NULL::text"
             jobs = cur.execute(TIMESCALE_JOBS_SQL.format(last_error=last_error)).fetchall()
     applied = next((t["last_started"] for t in tasks if t["job"] == APPLY_TASK), None)
@@ -108,16 +110,24 @@ def job_health(conn: psycopg.Connection) -> list[JobHealth]:
     for source, rows, since in (("timescaledb", jobs, applied), ("citybrain", tasks, None)):
         for row in rows:
             success = row["last_success"]
-            result.append(JobHealth(
-                source=source, job=row["job"], kind=row["kind"], relation=row["relation"],
-                scheduled=bool(row["scheduled"]), schedule_s=row["schedule_s"], last_status=row["last_status"],
-                last_success=success,
-                last_success_age_s=(now - success).total_seconds() if success is not None else None,
-                total_runs=int(row["total_runs"]), total_failures=int(row["total_failures"]),
-                next_start=row["next_start"],
-                last_error=row["last_error"] if row["last_status"] == "failed" else None,
-                overdue=_overdue(row, now, since or row["last_started"]),
-            ))
+            result.append(
+                JobHealth(
+                    source=source,
+                    job=row["job"],
+                    kind=row["kind"],
+                    relation=row["relation"],
+                    scheduled=bool(row["scheduled"]),
+                    schedule_s=row["schedule_s"],
+                    last_status=row["last_status"],
+                    last_success=success,
+                    last_success_age_s=(now - success).total_seconds() if success is not None else None,
+                    total_runs=int(row["total_runs"]),
+                    total_failures=int(row["total_failures"]),
+                    next_start=row["next_start"],
+                    last_error=row["last_error"] if row["last_status"] == "failed" else None,
+                    overdue=_overdue(row, now, since or row["last_started"]),
+                )
+            )
     return result
 
 

@@ -56,8 +56,17 @@ def beat(database_url: str, me: Identity, partitions: Iterable[tuple[str, int]])
     """Record that ``me`` is alive now and holds ``partitions`` (topic, partition)."""
     held = [{"topic": topic, "partition": partition} for topic, partition in sorted(partitions)]
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(BEAT_SQL, {"worker": me.worker, "app_id": me.app_id, "host": me.host, "pid": me.pid,
-                                "started_at": me.started_at, "partitions": Jsonb(held)})
+        conn.execute(
+            BEAT_SQL,
+            {
+                "worker": me.worker,
+                "app_id": me.app_id,
+                "host": me.host,
+                "pid": me.pid,
+                "started_at": me.started_at,
+                "partitions": Jsonb(held),
+            },
+        )
         conn.execute(FORGET_SQL)
 
 

@@ -47,7 +47,9 @@ def available(mode: str, source=MIGRATIONS) -> list[Migration]:
         version, variant = int(match[1]), match[2]
         variants = by_version.setdefault(version, {})
         if variant in variants:
-            raise MigrationError(f"two migrations numbered {version:03d}: {variants[variant].name}, {entry.name}")
+            raise MigrationError(
+                f"two migrations numbered {version:03d}: {variants[variant].name}, {entry.name}"
+            )
         variants[variant] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
     chosen = []
     for version, variants in sorted(by_version.items()):
@@ -127,12 +129,16 @@ class ServerFacts:
 def server_facts(conn: psycopg.Connection) -> ServerFacts:
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
         migrated = "timescale"
-    elif conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0] and \
-            conn.execute("SELECT 1 FROM schema_migrations WHERE name LIKE '%.plain.sql'").fetchone():
+    elif (
+        conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+        and conn.execute("SELECT 1 FROM schema_migrations WHERE name LIKE '%.plain.sql'").fetchone()
+    ):
         migrated = "plain"
     else:
         migrated = None
-    installed = bool(conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone())
+    installed = bool(
+        conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
+    )
     preloaded = None
     if installed and not migrated:
         try:
@@ -155,7 +161,9 @@ def not_preloaded_message(server: str) -> str:
 def decide_mode(facts: ServerFacts, requested: str = "detect", server: str = "the server") -> str:
     """The storage mode to migrate in, or a MigrationError that says what to change."""
     if requested not in REQUESTS:
-        raise MigrationError(f"CITYBRAIN_STORAGE_MODE must be one of {', '.join(REQUESTS)}, not {requested!r}")
+        raise MigrationError(
+            f"CITYBRAIN_STORAGE_MODE must be one of {', '.join(REQUESTS)}, not {requested!r}"
+        )
     if facts.migrated:
         if requested not in ("detect", facts.migrated):
             raise MigrationError(

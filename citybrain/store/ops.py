@@ -109,10 +109,17 @@ def _rows(cur, query: str, params: dict) -> list[dict]:
     return cur.execute(query, params).fetchall()
 
 
-def pipeline_picture(conn: psycopg.Connection, at: datetime | None = None, window_s: float = 1800,
-                     newest: int = 10) -> PipelinePicture:
-    params = {"at": at, "window": window_s, "limit": newest, "readings": Topic.READINGS.value,
-              "cameras": Topic.CAMERA_STATUS.value, "cases": Topic.CASE_EVENTS.value}
+def pipeline_picture(
+    conn: psycopg.Connection, at: datetime | None = None, window_s: float = 1800, newest: int = 10
+) -> PipelinePicture:
+    params = {
+        "at": at,
+        "window": window_s,
+        "limit": newest,
+        "readings": Topic.READINGS.value,
+        "cameras": Topic.CAMERA_STATUS.value,
+        "cases": Topic.CASE_EVENTS.value,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
         return PipelinePicture(
             throughput=_rows(cur, THROUGHPUT_SQL, params),

@@ -48,12 +48,16 @@ class StorageConfig(BaseModel):
             raise ValueError("compress_after_days must be less than raw_retention_days")
         # TimescaleDB refuses a compression policy on a continuous aggregate that reaches into its refresh window
         if self.aggregate_compress_after_days <= LONGEST_REFRESH_WINDOW_DAYS:
-            raise ValueError(f"aggregate_compress_after_days must be more than {LONGEST_REFRESH_WINDOW_DAYS} "
-                             "(the hourly rollups' refresh window)")
+            raise ValueError(
+                f"aggregate_compress_after_days must be more than {LONGEST_REFRESH_WINDOW_DAYS} "
+                "(the hourly rollups' refresh window)"
+            )
         if self.aggregate_compress_after_days >= self.rollup_1m_retention_days:
             raise ValueError("aggregate_compress_after_days must be less than rollup_1m_retention_days")
         if self.rollup_1h_retention_days < self.raw_retention_days:
-            raise ValueError("rollup_1h_retention_days must be at least raw_retention_days (aggregates outlive raw data)")
+            raise ValueError(
+                "rollup_1h_retention_days must be at least raw_retention_days (aggregates outlive raw data)"
+            )
         return self
 
     @classmethod
@@ -87,9 +91,13 @@ def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> N
     with conn.transaction():
         for table in RAW_TABLES:
             conn.execute("SELECT remove_compression_policy(%s, if_exists => true)", (table,))
-            conn.execute("SELECT add_compression_policy(%s, %s::interval)", (table, _days(cfg.compress_after_days)))
+            conn.execute(
+                "SELECT add_compression_policy(%s, %s::interval)", (table, _days(cfg.compress_after_days))
+            )
             conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (table,))
-            conn.execute("SELECT add_retention_policy(%s, %s::interval)", (table, _days(cfg.raw_retention_days)))
+            conn.execute(
+                "SELECT add_retention_policy(%s, %s::interval)", (table, _days(cfg.raw_retention_days))
+            )
             for resolution, (start, end, every) in ROLLUP_REFRESH.items():
                 view = f"{table}_{resolution}"
                 # second argument: if_not_exists (named so in every 2.x release)
@@ -100,17 +108,25 @@ def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> N
                     (view, start, end, every),
                 )
                 conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (view,))
-                conn.execute("SELECT add_retention_policy(%s, %s::interval)", (view, _days(cfg.retention(resolution))))
+                conn.execute(
+                    "SELECT add_retention_policy(%s, %s::interval)", (view, _days(cfg.retention(resolution)))
+                )
                 # after the refresh policy: compress_after must lie beyond its window
                 conn.execute("SELECT remove_compression_policy(%s, if_exists => true)", (view,))
-                conn.execute("SELECT add_compression_policy(%s, compress_after => %s::interval)",
-                             (view, _days(cfg.aggregate_compress_after_days)))
+                conn.execute(
+                    "SELECT add_compression_policy(%s, compress_after => %s::interval)",
+                    (view, _days(cfg.aggregate_compress_after_days)),
+                )
         # indicators are what leaders read trends from: kept as long as the hourly rollups
         conn.execute("SELECT remove_retention_policy('indicators', if_exists => true)")
-        conn.execute("SELECT add_retention_policy('indicators', %s::interval)", (_days(cfg.rollup_1h_retention_days),))
+        conn.execute(
+            "SELECT add_retention_policy('indicators', %s::interval)", (_days(cfg.rollup_1h_retention_days),)
+        )
         conn.execute("SELECT remove_compression_policy('indicators', if_exists => true)")
-        conn.execute("SELECT add_compression_policy('indicators', compress_after => %s::interval)",
-                     (_days(cfg.aggregate_compress_after_days),))
+        conn.execute(
+            "SELECT add_compression_policy('indicators', compress_after => %s::interval)",
+            (_days(cfg.aggregate_compress_after_days),),
+        )
 
 
 def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
@@ -119,7 +135,9 @@ def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
     with conn.transaction():
         for table in RAW_TABLES:
             cur = conn.execute(
-                sql.SQL("DELETE FROM {} WHERE event_time < now() - %s::interval").format(sql.Identifier(table)),
+                sql.SQL("DELETE FROM {} WHERE event_time < now() - %s::interval").format(
+                    sql.Identifier(table)
+                ),
                 (_days(cfg.raw_retention_days),),
             )
             deleted += cur.rowcount
@@ -131,7 +149,9 @@ def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
                     (_days(cfg.retention(resolution)),),
                 )
                 deleted += cur.rowcount
-        cur = conn.execute("DELETE FROM indicators WHERE window_end < now() - %s::interval",
-                           (_days(cfg.rollup_1h_retention_days),))
+        cur = conn.execute(
+            "DELETE FROM indicators WHERE window_end < now() - %s::interval",
+            (_days(cfg.rollup_1h_retention_days),),
+        )
         deleted += cur.rowcount
     return deleted

@@ -68,7 +68,9 @@ class CityTotals:
     cleared_unacked: int = 0
 
 
-def district_activity(conn: psycopg.Connection, window_s: float = 60.0, at: datetime | None = None) -> list[dict]:
+def district_activity(
+    conn: psycopg.Connection, window_s: float = 60.0, at: datetime | None = None
+) -> list[dict]:
     """Events per district in the ``window_s`` seconds up to ``at`` (default now), every district listed."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(ACTIVITY_SQL, {"window": window_s, "at": at}).fetchall()
@@ -124,10 +126,10 @@ SELECT district,
 
 SERIES_MEASURES = {
     "readings": "sum(n)::bigint AS n, sum(value_sum) / nullif(sum(n), 0) AS value_avg,"
-                " min(value_min) AS value_min, max(value_max) AS value_max",
+    " min(value_min) AS value_min, max(value_max) AS value_max",
     "camera_status": "sum(reports)::bigint AS reports, sum(down)::bigint AS down",
     "case_events": "sum(created)::bigint AS created, sum(emergencies)::bigint AS emergencies,"
-                   " sum(resolved)::bigint AS resolved, sum(closed)::bigint AS closed",
+    " sum(resolved)::bigint AS resolved, sum(closed)::bigint AS closed",
 }
 
 
@@ -162,19 +164,27 @@ def case_kpis(conn: psycopg.Connection, since: datetime, now: datetime) -> dict[
         rows = cur.execute(CASE_KPIS_SQL, {"since": since, "now": now}).fetchall()
     return {
         r["district"]: CaseKpis(
-            district=r["district"], opened=r["opened"],
+            district=r["district"],
+            opened=r["opened"],
             resolution_rate=_rate(r["handled"], r["opened"]),
             on_time_rate=_rate(r["on_time"], r["handled"]),
             satisfaction_rate=_rate(r["satisfied"], r["rated"]),
-            open_cases=r["open_cases"], overdue=r["overdue"], open_emergencies=r["open_emergencies"],
+            open_cases=r["open_cases"],
+            overdue=r["overdue"],
+            open_emergencies=r["open_emergencies"],
         )
         for r in rows
     }
 
 
 def district_series(
-    conn: psycopg.Connection, table: str, district: str, start: datetime, end: datetime,
-    resolution: str = "1m", kind: str | None = None,
+    conn: psycopg.Connection,
+    table: str,
+    district: str,
+    start: datetime,
+    end: datetime,
+    resolution: str = "1m",
+    kind: str | None = None,
 ) -> list[dict]:
     """One district's rollup of ``table`` (readings, camera_status, case_events) per bucket in [start, end).
 
@@ -208,15 +218,18 @@ SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, 
 """
 
 
-def latest_risk(conn: psycopg.Connection, window_s: int, max_age_s: float = 600.0,
-                at: datetime | None = None) -> list[dict]:
+def latest_risk(
+    conn: psycopg.Connection, window_s: int, max_age_s: float = 600.0, at: datetime | None = None
+) -> list[dict]:
     """Each district's newest indicator row for ``window_s`` (provisional or final) at ``at`` (default now),
     if recent then."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(LATEST_RISK_SQL, {"window_s": window_s, "max_age": max_age_s, "at": at}).fetchall()
 
 
-def risk_series(conn: psycopg.Connection, district: str, window_s: int, start: datetime, end: datetime) -> list[dict]:
+def risk_series(
+    conn: psycopg.Connection, district: str, window_s: int, start: datetime, end: datetime
+) -> list[dict]:
     """A district's final scores, levels and contributions over [start, end)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(

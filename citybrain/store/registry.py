@@ -44,9 +44,19 @@ def seed_city(url: str, city: City, cameras: Devices, sensors: Devices) -> dict[
             "sensors",
             "device_id",
             ["device_id", "district", "kind", "lon", "lat"],
-            zip(sensors.ids, sensors.district, sensors.kind, sensors.lon.tolist(), sensors.lat.tolist(), strict=True),
+            zip(
+                sensors.ids,
+                sensors.district,
+                sensors.kind,
+                sensors.lon.tolist(),
+                sensors.lat.tolist(),
+                strict=True,
+            ),
         )
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("districts", "cameras", "sensors")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("districts", "cameras", "sensors")
+        }
     return counts
 
 
@@ -54,6 +64,8 @@ def load_lookup(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str]], f
     """camera_id → district, device_id → (district, kind), and the district codes, for enriching events at ingest."""
     with psycopg.connect(url) as conn:
         cams = dict(conn.execute("SELECT camera_id, district FROM cameras").fetchall())
-        sens = {d: (dist, kind) for d, dist, kind in conn.execute("SELECT device_id, district, kind FROM sensors")}
+        sens = {
+            d: (dist, kind) for d, dist, kind in conn.execute("SELECT device_id, district, kind FROM sensors")
+        }
         districts = frozenset(r[0] for r in conn.execute("SELECT adcode FROM districts"))
     return cams, sens, districts

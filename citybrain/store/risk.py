@@ -81,13 +81,17 @@ def history_buckets(end: datetime, weeks: int) -> list[datetime]:
     return [hour - timedelta(weeks=w) for w in range(1, weeks + 1)]
 
 
-def gather(conn: psycopg.Connection, start: datetime, end: datetime, cfg: RiskConfig) -> dict[str, DistrictInputs]:
+def gather(
+    conn: psycopg.Connection, start: datetime, end: datetime, cfg: RiskConfig
+) -> dict[str, DistrictInputs]:
     """Every district's raw figures for the window [start, end)."""
     kinds = [k.value for k in cfg.thresholds]
     params = {
-        "start": start, "end": end,
+        "start": start,
+        "end": end,
         "silent_since": end - timedelta(seconds=cfg.sensor_silent_after_s),
-        "kinds": kinds, "limits": [cfg.thresholds[k] for k in cfg.thresholds],
+        "kinds": kinds,
+        "limits": [cfg.thresholds[k] for k in cfg.thresholds],
         "history_buckets": history_buckets(end, cfg.baseline.weeks),
     }
     with conn.cursor(row_factory=dict_row) as cur:
@@ -102,11 +106,15 @@ def gather(conn: psycopg.Connection, start: datetime, end: datetime, cfg: RiskCo
         else:  # cold start: the city's rate shared by the district's share of video points (a population proxy)
             per_hour = cfg.baseline.cold_start_city_cases_per_hour * r["cameras"] / total_cameras
         out[r["district"]] = DistrictInputs(
-            cameras=r["cameras"], cameras_down=r["cameras_down"],
-            sensors=dict(r["sensors"]), sensors_silent=r["sensors_silent"],
+            cameras=r["cameras"],
+            cameras_down=r["cameras_down"],
+            sensors=dict(r["sensors"]),
+            sensors_silent=r["sensors_silent"],
             sensors_exceeding={k: v for k, v in r["exceeding"].items() if v},
-            new_cases=r["new_cases"], expected_cases=per_hour * window_h,
-            open_emergencies=r["open_emergencies"], overdue_cases=r["overdue"],
+            new_cases=r["new_cases"],
+            expected_cases=per_hour * window_h,
+            open_emergencies=r["open_emergencies"],
+            overdue_cases=r["overdue"],
         )
     return out
 
@@ -129,8 +137,20 @@ def write_indicators(
     written = set()
     with conn.transaction(), conn.cursor() as cur:
         for district, a in assessments.items():
-            cur.execute(UPSERT_SQL, (end, district, window_s, a.score, a.level.value, final,
-                                     json.dumps(a.values), json.dumps(a.contributions), a.floor))
+            cur.execute(
+                UPSERT_SQL,
+                (
+                    end,
+                    district,
+                    window_s,
+                    a.score,
+                    a.level.value,
+                    final,
+                    json.dumps(a.values),
+                    json.dumps(a.contributions),
+                    a.floor,
+                ),
+            )
             if cur.fetchone():
                 written.add(district)
     return written

@@ -39,8 +39,10 @@ def ensure_app_role(owner_url: str, app_url: str) -> str:
     with psycopg.connect(owner_url, autocommit=True) as conn:
         owner = conn.execute("SELECT current_user").fetchone()[0]
         if owner == role:
-            raise RoleError(f"the application role {role!r} is the schema owner: give the worker and dashboard"
-                            " their own role (CITYBRAIN_APP_DATABASE_URL)")
+            raise RoleError(
+                f"the application role {role!r} is the schema owner: give the worker and dashboard"
+                " their own role (CITYBRAIN_APP_DATABASE_URL)"
+            )
         found = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
         try:
@@ -48,8 +50,10 @@ def ensure_app_role(owner_url: str, app_url: str) -> str:
             conn.execute(sql.SQL(verb + " {} WITH {}{}").format(name, ROLE_FLAGS, secret))
         except psycopg.errors.InsufficientPrivilege as exc:
             if not found:
-                raise RoleError(f"cannot create role {role!r} as {owner!r}: {exc.diag.message_primary}; create it"
-                                " yourself (a plain LOGIN role) and run migrate again") from None
+                raise RoleError(
+                    f"cannot create role {role!r} as {owner!r}: {exc.diag.message_primary}; create it"
+                    " yourself (a plain LOGIN role) and run migrate again"
+                ) from None
             if found[0]:
                 raise RoleError(f"role {role!r} is a superuser; the application must not be") from None
         database = conn.execute("SELECT current_database()").fetchone()[0]
@@ -69,11 +73,18 @@ def grants(role: str, database: str) -> list[sql.Composed]:
         sql.SQL("REVOKE ALL ON {} FROM {}").format(tables, name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(tables, name),
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(name),
-        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}")
-        .format(name),
-        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}").format(name),
-        *(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(t), name)
-          for t in APPEND_ONLY),
-        *(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(t), name)
-          for t in READ_ONLY),
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+        ).format(name),
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}").format(
+            name
+        ),
+        *(
+            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(t), name)
+            for t in APPEND_ONLY
+        ),
+        *(
+            sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(t), name)
+            for t in READ_ONLY
+        ),
     ]

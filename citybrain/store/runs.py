@@ -25,12 +25,24 @@ ON CONFLICT (task) DO UPDATE SET
 
 
 def record_run(
-    conn: psycopg.Connection, task: str, started: datetime, schedule_s: float | None,
-    error: str | None = None, rows: int | None = None,
+    conn: psycopg.Connection,
+    task: str,
+    started: datetime,
+    schedule_s: float | None,
+    error: str | None = None,
+    rows: int | None = None,
 ) -> None:
     """Record one finished run of ``task`` (failed when ``error`` is given), in its own transaction."""
     with conn.transaction():
-        conn.execute(RECORD_SQL, {
-            "task": task, "schedule_s": schedule_s, "started": started, "finished": datetime.now(UTC),
-            "ok": error is None, "error": error, "rows": rows,
-        })
+        conn.execute(
+            RECORD_SQL,
+            {
+                "task": task,
+                "schedule_s": schedule_s,
+                "started": started,
+                "finished": datetime.now(UTC),
+                "ok": error is None,
+                "error": error,
+                "rows": rows,
+            },
+        )

@@ -24,7 +24,11 @@ from citybrain.events import Topic
 from citybrain.store.bookkeeping import batch_ctes
 from citybrain.store.migrate import storage_mode
 
-ADD, LOWEST, HIGHEST = "{t}.{c} + EXCLUDED.{c}", "LEAST({t}.{c}, EXCLUDED.{c})", "GREATEST({t}.{c}, EXCLUDED.{c})"
+ADD, LOWEST, HIGHEST = (
+    "{t}.{c} + EXCLUDED.{c}",
+    "LEAST({t}.{c}, EXCLUDED.{c})",
+    "GREATEST({t}.{c}, EXCLUDED.{c})",
+)
 RESOLUTIONS = {"1m": "1 minute", "1h": "1 hour"}
 
 
@@ -81,7 +85,9 @@ UPDATE sensors s SET last_seen = b.last
 # Fields that follow the newest event; timestamps keep the earliest occurrence.
 _LATEST = ("district", "category", "urgency", "status")
 _LATEST_NON_NULL = ("deadline", "assignee", "satisfaction")
-_ORDER = "event_time DESC, array_position(ARRAY['created','assigned','updated','resolved','closed'], type) DESC"
+_ORDER = (
+    "event_time DESC, array_position(ARRAY['created','assigned','updated','resolved','closed'], type) DESC"
+)
 CASE_FOLD = f"""
 INSERT INTO cases (case_id, {", ".join(_LATEST + _LATEST_NON_NULL)},
                    opened_at, assigned_at, resolved_at, closed_at, last_event_time)
@@ -105,30 +111,56 @@ ON CONFLICT (case_id) DO UPDATE SET
 """
 
 READINGS = TableSpec(
-    "readings", Topic.READINGS,
+    "readings",
+    Topic.READINGS,
     ("event_id", "event_time", "device_id", "district", "kind", "value", "unit"),
-    Rollup(("district", "kind"), {
-        "n": ("count(*)", ADD), "value_sum": ("sum(value)", ADD),
-        "value_min": ("min(value)", LOWEST), "value_max": ("max(value)", HIGHEST),
-    }),
+    Rollup(
+        ("district", "kind"),
+        {
+            "n": ("count(*)", ADD),
+            "value_sum": ("sum(value)", ADD),
+            "value_min": ("min(value)", LOWEST),
+            "value_max": ("max(value)", HIGHEST),
+        },
+    ),
     fold=SENSOR_FOLD,
 )
 CAMERA_STATUS = TableSpec(
-    "camera_status", Topic.CAMERA_STATUS,
+    "camera_status",
+    Topic.CAMERA_STATUS,
     ("event_id", "event_time", "camera_id", "district", "status"),
-    Rollup(("district",), {"reports": ("count(*)", ADD), "down": ("count(*) FILTER (WHERE status <> 'online')", ADD)}),
+    Rollup(
+        ("district",),
+        {"reports": ("count(*)", ADD), "down": ("count(*) FILTER (WHERE status <> 'online')", ADD)},
+    ),
     fold=CAMERA_FOLD,
 )
 CASE_EVENTS = TableSpec(
-    "case_events", Topic.CASE_EVENTS,
-    ("event_id", "event_time", "case_id", "district", "type", "category", "urgency",
-     "deadline", "satisfaction", "assignee", "lon", "lat"),
-    Rollup(("district",), {
-        "created": ("count(*) FILTER (WHERE type = 'created')", ADD),
-        "emergencies": ("count(*) FILTER (WHERE type = 'created' AND urgency = 'emergency')", ADD),
-        "resolved": ("count(*) FILTER (WHERE type = 'resolved')", ADD),
-        "closed": ("count(*) FILTER (WHERE type = 'closed')", ADD),
-    }),
+    "case_events",
+    Topic.CASE_EVENTS,
+    (
+        "event_id",
+        "event_time",
+        "case_id",
+        "district",
+        "type",
+        "category",
+        "urgency",
+        "deadline",
+        "satisfaction",
+        "assignee",
+        "lon",
+        "lat",
+    ),
+    Rollup(
+        ("district",),
+        {
+            "created": ("count(*) FILTER (WHERE type = 'created')", ADD),
+            "emergencies": ("count(*) FILTER (WHERE type = 'created' AND urgency = 'emergency')", ADD),
+            "resolved": ("count(*) FILTER (WHERE type = 'resolved')", ADD),
+            "closed": ("count(*) FILTER (WHERE type = 'closed')", ADD),
+        },
+    ),
     fold=CASE_FOLD,
 )
 
@@ -141,8 +173,12 @@ TABLES: dict[str, TableSpec] = {spec.topic: spec for spec in (READINGS, CAMERA_S
 class WriteResult:
     inserted: int = 0
     late: int = 0  # inserted rows whose risk window was already final
-    conflicts: list[int] = field(default_factory=list)  # index in batch: same (event_id, event_time), other payload
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, why the database refused it)
+    conflicts: list[int] = field(
+        default_factory=list
+    )  # index in batch: same (event_id, event_time), other payload
+    rejected: list[tuple[int, str]] = field(
+        default_factory=list
+    )  # (index in batch, why the database refused it)
 
 
 class BatchWriter:
@@ -157,8 +193,11 @@ class BatchWriter:
         self.conn = conn
         self.spec = spec
         stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
-        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS, seq int)").format(
-            stage, target))
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS, seq int)").format(
+                stage, target
+            )
+        )
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
@@ -178,7 +217,9 @@ class BatchWriter:
         # and record ingest progress and late ranges to refresh (store/bookkeeping.py)
         ctes = [late, *batch_ctes(spec.name, mode, "ins")]
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
-            ctes += [sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS]
+            ctes += [
+                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS
+            ]
         self._insert = sql.SQL(
             "WITH ins AS ({}), {} SELECT count(*), count(*) FILTER (WHERE event_time < %(cutoff)s) FROM ins"
         ).format(insert, sql.SQL(", ").join(ctes))
@@ -186,18 +227,29 @@ class BatchWriter:
         self._conflicts = sql.SQL(
             "SELECT s.seq FROM {stage} s JOIN {target} t ON t.event_id = s.event_id AND t.event_time = s.event_time"
             " WHERE ({s}) IS DISTINCT FROM ({t})"
-        ).format(stage=stage, target=target,
-                 s=sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in payload),
-                 t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload))
+        ).format(
+            stage=stage,
+            target=target,
+            s=sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in payload),
+            t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload),
+        )
         self._drop = sql.SQL("DELETE FROM {} WHERE seq = ANY(%s)").format(stage)
-        self._fold = sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage) if spec.fold else None
+        self._fold = (
+            sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage)
+            if spec.fold
+            else None
+        )
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
     @staticmethod
     def _column_types(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
-        found = dict(conn.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
-            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (spec.name,)).fetchall())
+        found = dict(
+            conn.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (spec.name,),
+            ).fetchall()
+        )
         return [found[c] for c in spec.columns]
 
     def _write(self, rows: Sequence[tuple], first: int, params: dict) -> WriteResult:
@@ -218,20 +270,26 @@ class BatchWriter:
             cur.execute(self._fold)
         return WriteResult(inserted, late, conflicts)
 
-    def write_in(self, rows: Sequence[tuple], now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
+    def write_in(
+        self, rows: Sequence[tuple], now: datetime, late_cutoff: datetime | None = None
+    ) -> WriteResult:
         """Write inside the caller's transaction; a row the database refuses costs only itself."""
         if not rows:
             return WriteResult()
-        params = {"bucket": now.replace(second=0, microsecond=0), "table": self.spec.topic,
-                  "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC)}
+        params = {
+            "bucket": now.replace(second=0, microsecond=0),
+            "table": self.spec.topic,
+            "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC),
+        }
         try:
             with self.conn.transaction():
                 return self._write(rows, 0, params)
         except (psycopg.DataError, psycopg.IntegrityError):
             return self._write_one_by_one(rows, params)
 
-    def write(self, rows: Sequence[tuple], now: datetime | None = None,
-              late_cutoff: datetime | None = None) -> WriteResult:
+    def write(
+        self, rows: Sequence[tuple], now: datetime | None = None, late_cutoff: datetime | None = None
+    ) -> WriteResult:
         """Write one batch in a transaction of its own."""
         with self.conn.transaction():
             return self.write_in(rows, now or datetime.now(UTC), late_cutoff)

@@ -119,10 +119,19 @@ def create_app(settings: Settings) -> faust.App:
     for topic in TABLES:  # declared so faust creates them with the configured partitions
         app.topic(topic, partitions=settings.partitions)
     ingest_loop = IngestLoop(
-        ConsumerConfig(settings.kafka_bootstrap, f"{settings.worker_id}-ingest", tuple(TABLES),
-                       settings.batch_size, settings.batch_within_s, settings.max_message_bytes),
+        ConsumerConfig(
+            settings.kafka_bootstrap,
+            f"{settings.worker_id}-ingest",
+            tuple(TABLES),
+            settings.batch_size,
+            settings.batch_within_s,
+            settings.max_message_bytes,
+        ),
         DurableSink(database_url, TABLES, settings.dead_letter_payload_bytes),
-        lambda: state["lookup"], limits, risk, dead_letter_sender(dlq.send),
+        lambda: state["lookup"],
+        limits,
+        risk,
+        dead_letter_sender(dlq.send),
     )
 
     app.ingest_loop = ingest_loop
@@ -133,7 +142,9 @@ def create_app(settings: Settings) -> faust.App:
     async def compute_risk() -> None:
         with metrics.time_tick("risk"):
             result = await asyncio.to_thread(indicators.tick, database_url, risk, datetime.now(UTC))
-        pending = [await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published]
+        pending = [
+            await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published
+        ]
         await asyncio.gather(*pending)
 
     @app.timer(PRUNE_EVERY_S)
@@ -186,7 +197,9 @@ def create_app(settings: Settings) -> faust.App:
 def run_worker(settings: Settings) -> None:
     app = create_app(settings)
     if settings.metrics_port is not None:
-        server = metrics.start_metrics_server(metrics.port_for(settings.metrics_port, "worker"), settings.metrics_host)
+        server = metrics.start_metrics_server(
+            metrics.port_for(settings.metrics_port, "worker"), settings.metrics_host
+        )
         log.info("metrics on %s", server.url)
     # logging is citybrain's (citybrain/logs.py): faust's, aiokafka's and ours at the same level, same format
     logs.configure(settings.log_level, libraries=settings.log_level)

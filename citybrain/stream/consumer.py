@@ -71,8 +71,15 @@ class _WaitForBatch(ConsumerRebalanceListener):
 
 
 class IngestLoop:
-    def __init__(self, cfg: ConsumerConfig, sink: DurableSink, lookup: Callable[[], Lookup], limits: Limits,
-                 risk: RiskConfig, send_dead: Callable[[list[DeadLetterRow]], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        cfg: ConsumerConfig,
+        sink: DurableSink,
+        lookup: Callable[[], Lookup],
+        limits: Limits,
+        risk: RiskConfig,
+        send_dead: Callable[[list[DeadLetterRow]], Awaitable[None]],
+    ) -> None:
         self.cfg = cfg
         self.sink = sink
         self.lookup = lookup
@@ -82,7 +89,9 @@ class IngestLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self._inflight: asyncio.Task | None = None
         self._lags: dict[TopicPartition, int] = {}
-        self.partitions: frozenset[tuple[str, int]] = frozenset()  # (topic, partition) held, as the listener says
+        self.partitions: frozenset[tuple[str, int]] = (
+            frozenset()
+        )  # (topic, partition) held, as the listener says
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -104,8 +113,9 @@ class IngestLoop:
         self.consumer.subscribe(list(self.cfg.topics), listener=_WaitForBatch(self))
         try:
             while True:
-                fetched = await self.consumer.getmany(timeout_ms=int(self.cfg.batch_within_s * 1000),
-                                                      max_records=self.cfg.batch_size)
+                fetched = await self.consumer.getmany(
+                    timeout_ms=int(self.cfg.batch_within_s * 1000), max_records=self.cfg.batch_size
+                )
                 if not fetched:
                     await self.settle()
                     continue
@@ -153,8 +163,10 @@ class IngestLoop:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.critical("a batch failed as a whole; stopping before its offsets move, so it is replayed",
-                         exc_info=True)
+            log.critical(
+                "a batch failed as a whole; stopping before its offsets move, so it is replayed",
+                exc_info=True,
+            )
             logging.shutdown()
             os._exit(BATCH_FAILED)
         try:
@@ -165,7 +177,9 @@ class IngestLoop:
             result = stored.results[part.topic]
             metrics.record_batch(part.topic, len(part.rows) + len(part.dead), result.inserted, seconds)
             metrics.record_late(part.topic, result.late)
-            metrics.record_dead_letters(part.topic, [d.reason for d in stored.dead if d.source_topic == part.topic])
+            metrics.record_dead_letters(
+                part.topic, [d.reason for d in stored.dead if d.source_topic == part.topic]
+            )
 
 
 def dead_letter_sender(send) -> Callable[[list[DeadLetterRow]], Awaitable[None]]:
@@ -178,9 +192,19 @@ def dead_letter_sender(send) -> Callable[[list[DeadLetterRow]], Awaitable[None]]
             pending.append(await send(key=key, value=value, headers=headers))
         await asyncio.gather(*pending)
         for row in rows:
-            log.warning("dead letter %s from %s[%d]@%d: %s", row.reason, row.source_topic,
-                        row.source_partition, row.source_offset, row.detail,
-                        extra={"topic": row.source_topic, "reason": row.reason, "partition": row.source_partition,
-                               "offset": row.source_offset})
+            log.warning(
+                "dead letter %s from %s[%d]@%d: %s",
+                row.reason,
+                row.source_topic,
+                row.source_partition,
+                row.source_offset,
+                row.detail,
+                extra={
+                    "topic": row.source_topic,
+                    "reason": row.reason,
+                    "partition": row.source_partition,
+                    "offset": row.source_offset,
+                },
+            )
 
     return send_dead

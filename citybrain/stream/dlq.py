@@ -17,10 +17,16 @@ def stored(d: DeadLetter, max_payload: int) -> DeadLetterRow:
     m = d.message
     value = m.value or b""
     return DeadLetterRow(
-        source_topic=m.topic, source_partition=m.partition, source_offset=m.offset,
-        key=(m.key or b"")[:1024] or None, reason=d.reason, detail=d.detail[:2000],
-        payload=value[:max_payload], payload_size=len(value),
-        payload_sha256=hashlib.sha256(value).hexdigest(), truncated=len(value) > max_payload,
+        source_topic=m.topic,
+        source_partition=m.partition,
+        source_offset=m.offset,
+        key=(m.key or b"")[:1024] or None,
+        reason=d.reason,
+        detail=d.detail[:2000],
+        payload=value[:max_payload],
+        payload_size=len(value),
+        payload_sha256=hashlib.sha256(value).hexdigest(),
+        truncated=len(value) > max_payload,
     )
 
 

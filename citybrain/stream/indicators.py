@@ -33,9 +33,18 @@ def tick(database_url: str, cfg: RiskConfig, now: datetime) -> TickResult:
             assessments = {d: assess(i, cfg) for d, i in inputs.items()}
             written = write_indicators(conn, window.end, window.seconds, window.final, assessments)
             published += [
-                DistrictRisk(event_time=window.end, district=d, window_s=window.seconds, score=a.score,
-                             level=a.level, final=window.final, values=a.values, contributions=a.contributions,
-                             floor=a.floor)
-                for d, a in assessments.items() if d in written
+                DistrictRisk(
+                    event_time=window.end,
+                    district=d,
+                    window_s=window.seconds,
+                    score=a.score,
+                    level=a.level,
+                    final=window.final,
+                    values=a.values,
+                    contributions=a.contributions,
+                    floor=a.floor,
+                )
+                for d, a in assessments.items()
+                if d in written
             ]
     return TickResult(len(due), published)

@@ -100,10 +100,22 @@ def _case_row(e: Case, t: datetime, lookup: Lookup) -> tuple:
         try:
             deadline = e.deadline.astimezone(UTC)
         except OverflowError:
-            raise Refused("out_of_range", f"deadline {e.deadline.isoformat()} is outside the UTC calendar") from None
+            raise Refused(
+                "out_of_range", f"deadline {e.deadline.isoformat()} is outside the UTC calendar"
+            ) from None
     return (
-        e.event_id, t, e.case_id, e.district, e.type.value, e.category, e.urgency.value,
-        deadline, e.satisfaction, e.assignee, lon, lat,
+        e.event_id,
+        t,
+        e.case_id,
+        e.district,
+        e.type.value,
+        e.category,
+        e.urgency.value,
+        deadline,
+        e.satisfaction,
+        e.assignee,
+        lon,
+        lat,
     )
 
 
@@ -139,8 +151,9 @@ def prepare(topic: str, records: Iterable[Record], lookup: Lookup, now: datetime
             try:
                 t = event.event_time.astimezone(UTC)
             except OverflowError:
-                raise Refused("out_of_range",
-                              f"event_time {event.event_time.isoformat()} is outside the UTC calendar") from None
+                raise Refused(
+                    "out_of_range", f"event_time {event.event_time.isoformat()} is outside the UTC calendar"
+                ) from None
             if t > newest:
                 raise Refused("future_dated", f"event_time {t.isoformat()} is after {newest.isoformat()}")
             if t < oldest:
@@ -151,7 +164,9 @@ def prepare(topic: str, records: Iterable[Record], lookup: Lookup, now: datetime
             dead.append(DeadLetter(record, bad.reason, bad.detail))
         except msgspec.ValidationError as exc:
             why = str(exc)[:500]
-            dead.append(DeadLetter(record, "unsupported_version" if "$.schema_version" in why else "invalid", why))
+            dead.append(
+                DeadLetter(record, "unsupported_version" if "$.schema_version" in why else "invalid", why)
+            )
         except msgspec.DecodeError as exc:
             dead.append(DeadLetter(record, "malformed", str(exc)[:500]))
         except Exception as exc:  # nothing about one event may escape and lose its batch

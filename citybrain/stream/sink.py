@@ -46,8 +46,9 @@ class Stored:
 
 
 class DurableSink:
-    def __init__(self, database_url: str, tables: dict[str, TableSpec], max_payload: int,
-                 first_backoff_s: float = 1.0) -> None:
+    def __init__(
+        self, database_url: str, tables: dict[str, TableSpec], max_payload: int, first_backoff_s: float = 1.0
+    ) -> None:
         self.database_url = database_url
         self.tables = tables
         self.max_payload = max_payload
@@ -70,9 +71,14 @@ class DurableSink:
                 result = self._writers[part.topic].write_in(part.rows, now, late_cutoff)
                 out.results[part.topic] = result
                 letters += part.dead
-                letters += [DeadLetter(part.sources[i], "conflicting_duplicate",
-                                       "an event with this event_id and event_time is stored with other content")
-                            for i in result.conflicts]
+                letters += [
+                    DeadLetter(
+                        part.sources[i],
+                        "conflicting_duplicate",
+                        "an event with this event_id and event_time is stored with other content",
+                    )
+                    for i in result.conflicts
+                ]
                 letters += [DeadLetter(part.sources[i], "db_rejected", why) for i, why in result.rejected]
             out.dead = [stored(d, self.max_payload) for d in letters]
             dead_letters.insert(conn, out.dead)
@@ -85,9 +91,12 @@ class DurableSink:
                 return await asyncio.to_thread(self.write_once, parts, now, late_cutoff)
             except OUTAGE as exc:
                 text = str(exc).strip()
-                log.error("database unavailable (%s); retrying the batch of %d events in %.0f s",
-                          text.splitlines()[0] if text else type(exc).__name__,
-                          sum(len(p.rows) + len(p.dead) for p in parts), delay)
+                log.error(
+                    "database unavailable (%s); retrying the batch of %d events in %.0f s",
+                    text.splitlines()[0] if text else type(exc).__name__,
+                    sum(len(p.rows) + len(p.dead) for p in parts),
+                    delay,
+                )
                 await asyncio.to_thread(self.close)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)

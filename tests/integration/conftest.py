@@ -17,8 +17,14 @@ from citybrain.runtime.supervisor import stop_process_group
 from citybrain.store.roles import ensure_app_role
 from tests.helpers import free_port, start_citybrain, wait_until
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct-horse-42"
 # user name -> (role, display name)
 PEOPLE = {
@@ -61,8 +67,9 @@ def start_dashboard(app_url: str, tmp_path, **settings):
     returns (process, base URL, log path) once it answers."""
     port = free_port()
     log = tmp_path / f"dashboard-{port}.log"
-    proc = start_citybrain(["dashboard"], log, database_url=app_url, dashboard_port=port, dashboard_refresh_s=1,
-                           **settings)
+    proc = start_citybrain(
+        ["dashboard"], log, database_url=app_url, dashboard_port=port, dashboard_refresh_s=1, **settings
+    )
     url = f"http://127.0.0.1:{port}"
 
     def answers():

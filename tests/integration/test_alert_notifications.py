@@ -20,18 +20,36 @@ T0 = datetime.now(UTC).replace(microsecond=0)
 
 
 def water(value=6.4, gauge="iot-00001", district="510104"):
-    return Observation("water_over_red_line", gauge, Signal.FIRING, value, {"district": district, "device": gauge},
-                       f"water_level {value} at {gauge}")
+    return Observation(
+        "water_over_red_line",
+        gauge,
+        Signal.FIRING,
+        value,
+        {"district": district, "device": gauge},
+        f"water_level {value} at {gauge}",
+    )
 
 
 def cam(camera, district="510104"):
-    return Observation("camera_offline", camera, Signal.FIRING, 1900.0, {"district": district, "camera": camera},
-                       f"camera {camera} offline for 32 min")
+    return Observation(
+        "camera_offline",
+        camera,
+        Signal.FIRING,
+        1900.0,
+        {"district": district, "camera": camera},
+        f"camera {camera} offline for 32 min",
+    )
 
 
 def cluster(district="510104"):
-    return Observation("camera_outage_cluster", district, Signal.FIRING, 0.4, {"district": district},
-                       f"40% of video points down in district {district}")
+    return Observation(
+        "camera_outage_cluster",
+        district,
+        Signal.FIRING,
+        0.4,
+        {"district": district},
+        f"40% of video points down in district {district}",
+    )
 
 
 def rows(url, sql, *params):
@@ -48,8 +66,15 @@ class Recorder:
 
     def send(self, notification):
         self.sent.append(notification)
-        return [Delivery(r, r not in self.failing, 3 if r in self.failing else 1,
-                         "HTTP 503" if r in self.failing else None) for r in ("log", "wecom")]
+        return [
+            Delivery(
+                r,
+                r not in self.failing,
+                3 if r in self.failing else 1,
+                "HTTP 503" if r in self.failing else None,
+            )
+            for r in ("log", "wecom")
+        ]
 
 
 @pytest.fixture
@@ -58,8 +83,13 @@ def service(seeded_url):
 
 
 def test_an_alert_opened_while_silenced_is_announced_when_the_silence_is_lifted(service, seeded_url):
-    silence_id = service.silence(["district=510104", 'rule=~"water_.*"'], 3600, "gauge maintenance", "officer-li",
-                                 starts_at=T0 - timedelta(seconds=1))
+    silence_id = service.silence(
+        ["district=510104", 'rule=~"water_.*"'],
+        3600,
+        "gauge maintenance",
+        "officer-li",
+        starts_at=T0 - timedelta(seconds=1),
+    )
     _, [opened] = service.tick(T0, [water()], RULES)
     assert opened.action == "open" and opened.muted == "silenced"
     later = T0 + timedelta(minutes=20)
@@ -69,8 +99,9 @@ def test_an_alert_opened_while_silenced_is_announced_when_the_silence_is_lifted(
     dispatcher = Dispatcher(seeded_url, RULES, router)
     assert dispatcher.flush(later) == [] and router.sent == []  # nothing was announced
 
-    lifted = service.expire_silence(silence_id, "officer-li", "maintenance finished early",
-                                    now=later + timedelta(seconds=5))
+    lifted = service.expire_silence(
+        silence_id, "officer-li", "maintenance finished early", now=later + timedelta(seconds=5)
+    )
     assert lifted["state"] == "expired"
     _, [announced] = service.tick(later + timedelta(seconds=10), [water()], RULES)
     assert announced.action == "unmute" and announced.muted is None
@@ -80,8 +111,9 @@ def test_an_alert_opened_while_silenced_is_announced_when_the_silence_is_lifted(
     assert [d.receiver for d in deliveries] == ["log", "wecom"]
     [message] = router.sent
     assert [(e.action, e.alert_id) for e in message.events] == [("unmute", opened.alert_id)]
-    assert rows(seeded_url, "SELECT action FROM alert_log WHERE alert_id = %s ORDER BY id", opened.alert_id) == [
-        ("open",), ("unmute",)]
+    assert rows(
+        seeded_url, "SELECT action FROM alert_log WHERE alert_id = %s ORDER BY id", opened.alert_id
+    ) == [("open",), ("unmute",)]
     # the escalation clock ran only while announced: 5 min after the announcement, not before
     assert service.tick(later + timedelta(minutes=4), [water()], RULES)[1] == []
     _, [escalated] = service.tick(later + timedelta(minutes=5, seconds=10), [water()], RULES)
@@ -94,22 +126,35 @@ def test_silences_are_listed_edited_and_expired_early_and_every_change_is_logged
     listed = {s["id"]: s for s in service.silences(now=T0 + timedelta(seconds=1))}
     assert listed[sid]["matchers"] == ["district=510104"] and listed[sid]["state"] == "active"
     assert listed[other]["matchers"] == ["rule!=gas_alarm", "district=510105"]
-    edited = service.edit_silence(sid, "officer-wang", matchers=['district=~"51010[45]"'], duration_s=1800,
-                                  reason="drill extended", now=T0 + timedelta(seconds=2))
-    assert edited["matchers"] == ['district=~51010[45]'] and edited["ends_at"] == T0 + timedelta(seconds=1802)
+    edited = service.edit_silence(
+        sid,
+        "officer-wang",
+        matchers=['district=~"51010[45]"'],
+        duration_s=1800,
+        reason="drill extended",
+        now=T0 + timedelta(seconds=2),
+    )
+    assert edited["matchers"] == ["district=~51010[45]"] and edited["ends_at"] == T0 + timedelta(seconds=1802)
     service.expire_silence(sid, "officer-li", now=T0 + timedelta(seconds=3))
     with pytest.raises(Conflict, match=f"silence {sid} already ended by officer-li"):
         service.expire_silence(sid, "officer-li", now=T0 + timedelta(seconds=4))
     assert [s["id"] for s in service.silences(now=T0 + timedelta(seconds=4))] == [other]
-    assert {s["id"]: s["state"] for s in service.silences(include_expired=True, now=T0 + timedelta(seconds=4))} == {
-        sid: "expired", other: "active"}
+    assert {
+        s["id"]: s["state"] for s in service.silences(include_expired=True, now=T0 + timedelta(seconds=4))
+    } == {sid: "expired", other: "active"}
     log = rows(seeded_url, "SELECT action, actor FROM alert_log WHERE silence_id = %s ORDER BY id", sid)
-    assert log == [("silence", "officer-li"), ("edit_silence", "officer-wang"), ("expire_silence", "officer-li")]
-    planned = service.silence({"district": "510106"}, 600, "next week's works", "officer-li",
-                              starts_at=T0 + timedelta(days=7))
+    assert log == [
+        ("silence", "officer-li"),
+        ("edit_silence", "officer-wang"),
+        ("expire_silence", "officer-li"),
+    ]
+    planned = service.silence(
+        {"district": "510106"}, 600, "next week's works", "officer-li", starts_at=T0 + timedelta(days=7)
+    )
     service.expire_silence(planned, "officer-li", "works cancelled", now=T0 + timedelta(seconds=5))
-    assert {s["id"]: s["state"] for s in service.silences(include_expired=True, now=T0 + timedelta(seconds=5))}[
-        planned] == "expired"
+    assert {
+        s["id"]: s["state"] for s in service.silences(include_expired=True, now=T0 + timedelta(seconds=5))
+    }[planned] == "expired"
     with pytest.raises(AlertError, match="would silence every alert"):
         service.silence(["district!=510104"], 60, "everything else", "officer-li")
     with pytest.raises(AlertError, match="not a matcher"):
@@ -151,8 +196,10 @@ def test_twenty_cameras_offline_are_one_grouped_message(service, seeded_url):
     assert dispatcher.flush(T0 + timedelta(seconds=wait - 1)) == []
     dispatcher.flush(T0 + timedelta(seconds=wait))
     assert sorted(len(m.events) for m in router.sent) == [1, 20]
-    assert {m.group_key for m in router.sent} == {"minor|rule=camera_offline|district=510104",
-                                                  "minor|rule=camera_offline|district=510105"}
+    assert {m.group_key for m in router.sent} == {
+        "minor|rule=camera_offline|district=510104",
+        "minor|rule=camera_offline|district=510105",
+    }
     assert rows(seeded_url, "SELECT count(*) FROM alert_notifications WHERE sent_at IS NULL") == [(0,)]
     assert rows(seeded_url, "SELECT count(*), sum(cardinality(alert_ids)) FROM alert_deliveries") == [(4, 42)]
 
@@ -160,8 +207,9 @@ def test_twenty_cameras_offline_are_one_grouped_message(service, seeded_url):
 def test_delivery_failures_are_recorded_and_listed(service, seeded_url):
     service.tick(T0, [water()], RULES)
     Dispatcher(seeded_url, RULES, Recorder(failing={"wecom"})).flush(T0)
-    assert rows(seeded_url, "SELECT receiver, ok, attempts, error FROM alert_deliveries ORDER BY receiver") == [
-        ("log", True, 1, None), ("wecom", False, 3, "HTTP 503")]
+    assert rows(
+        seeded_url, "SELECT receiver, ok, attempts, error FROM alert_deliveries ORDER BY receiver"
+    ) == [("log", True, 1, None), ("wecom", False, 3, "HTTP 503")]
     listing = run_citybrain(["alerts", "deliveries", "--failed"], database_url=seeded_url)
     assert listing.returncode == 0
     [line] = [x for x in listing.stdout.splitlines() if "FAILED" in x]
@@ -176,14 +224,18 @@ def test_repeat_interval_renotifies_an_unacknowledged_open_alert(service, seeded
     assert RULES.notify["critical"].repeat_interval_s == 1800
     actions = []
     for step in range(20, 3000, 30):
-        actions += [(e.action, e.alert_id) for e in service.tick(T0 + timedelta(seconds=step), both, RULES)[1]]
+        actions += [
+            (e.action, e.alert_id) for e in service.tick(T0 + timedelta(seconds=step), both, RULES)[1]
+        ]
     # three escalations 5 min apart (the last at 920 s), then a repeat 30 min after it; none for the acked one
     assert actions == [("escalate", other.alert_id)] * 3 + [("repeat", other.alert_id)]
     [(notified_at,)] = rows(seeded_url, "SELECT notified_at FROM alerts WHERE id = %s", other.alert_id)
     assert notified_at == T0 + timedelta(seconds=2720)
 
 
-def test_a_critical_alert_that_clears_unacknowledged_stays_in_the_queue_until_acknowledged(service, seeded_url):
+def test_a_critical_alert_that_clears_unacknowledged_stays_in_the_queue_until_acknowledged(
+    service, seeded_url
+):
     _, [opened] = service.tick(T0, [water()], RULES)
     clear_hold = RULES.rule("water_over_red_line").clear_hold_s
     service.tick(T0 + timedelta(seconds=10), [], RULES)

@@ -36,8 +36,16 @@ def fast_config(tmp_path):
 
 
 def run_worker(bootstrap, url, config, log):
-    return start_citybrain(["worker"], log, kafka_bootstrap=bootstrap, database_url=url, config_dir=config,
-                           worker_id=f"alerts-{uuid.uuid4().hex[:8]}", partitions=PARTITIONS, batch_within_s=0.2)
+    return start_citybrain(
+        ["worker"],
+        log,
+        kafka_bootstrap=bootstrap,
+        database_url=url,
+        config_dir=config,
+        worker_id=f"alerts-{uuid.uuid4().hex[:8]}",
+        partitions=PARTITIONS,
+        batch_within_s=0.2,
+    )
 
 
 def query(url, sql, *params):
@@ -46,7 +54,9 @@ def query(url, sql, *params):
 
 
 def published(bootstrap) -> list[AlertEvent]:
-    return [AlertEvent.model_validate_json(m.value) for m in read_topic(bootstrap, Topic.ALERTS.value, PARTITIONS)]
+    return [
+        AlertEvent.model_validate_json(m.value) for m in read_topic(bootstrap, Topic.ALERTS.value, PARTITIONS)
+    ]
 
 
 def test_a_flood_opens_a_critical_alert_at_once(bootstrap, seeded_url, registry, fast_config, tmp_path):
@@ -56,46 +66,95 @@ def test_a_flood_opens_a_critical_alert_at_once(bootstrap, seeded_url, registry,
         events = scenarios.flood(registry[1], "510116", 6.5)
         scenarios.send(bootstrap, events)
         gauges = {e.device_id for e in events}
-        opened = wait_until(lambda: query(seeded_url, "SELECT scope, severity, value FROM alerts"
-                                          " WHERE rule_id = 'water_over_red_line'"), 60, 0.5, "the flood alert")
+        opened = wait_until(
+            lambda: query(
+                seeded_url, "SELECT scope, severity, value FROM alerts WHERE rule_id = 'water_over_red_line'"
+            ),
+            60,
+            0.5,
+            "the flood alert",
+        )
         assert {scope for scope, _, _ in opened} == gauges
         assert {(sev, value) for _, sev, value in opened} == {("critical", 6.5)}
-        wait_until(lambda: len([e for e in published(bootstrap) if e.rule_id == "water_over_red_line"]) == len(gauges),
-                   30, 1.0, "the alerts on alerts.events")
+        wait_until(
+            lambda: (
+                len([e for e in published(bootstrap) if e.rule_id == "water_over_red_line"]) == len(gauges)
+            ),
+            30,
+            1.0,
+            "the alerts on alerts.events",
+        )
         # grouped messages for the district's gauges (one unless the readings straddle a tick), delivered
         # to the log and recorded
-        delivered = wait_until(lambda: (rows := query(
-            seeded_url, "SELECT receiver, ok, cardinality(alert_ids) FROM alert_deliveries WHERE group_key = %s",
-            "critical|rule=water_over_red_line|district=510116")) and sum(n for _, _, n in rows) == len(gauges)
-            and rows, 30, 0.5, "the grouped notification")
+        delivered = wait_until(
+            lambda: (
+                (
+                    rows := query(
+                        seeded_url,
+                        "SELECT receiver, ok, cardinality(alert_ids) FROM alert_deliveries WHERE group_key = %s",
+                        "critical|rule=water_over_red_line|district=510116",
+                    )
+                )
+                and sum(n for _, _, n in rows) == len(gauges)
+                and rows
+            ),
+            30,
+            0.5,
+            "the grouped notification",
+        )
         assert {(receiver, ok) for receiver, ok, _ in delivered} == {("log", True)}
     finally:
         stop_process_group(worker, grace_s=5)
 
 
-def test_a_worker_killed_during_the_hold_time_still_opens_and_escalates(bootstrap, seeded_url, registry,
-                                                                         fast_config, tmp_path):
+def test_a_worker_killed_during_the_hold_time_still_opens_and_escalates(
+    bootstrap, seeded_url, registry, fast_config, tmp_path
+):
     ensure_topics(bootstrap, PARTITIONS)
     worker = run_worker(bootstrap, seeded_url, fast_config, tmp_path / "worker1.log")
     key = "camera_outage_cluster:510107"
     try:
         scenarios.send(bootstrap, scenarios.camera_outage(registry[0], "510107", 0.4))
         [(pending_since,)] = wait_until(
-            lambda: query(seeded_url, "SELECT pending_since FROM alert_tracks WHERE dedup_key = %s"
-                          " AND pending_since IS NOT NULL", key), 60, 0.2, "the hold timer to start")
+            lambda: query(
+                seeded_url,
+                "SELECT pending_since FROM alert_tracks WHERE dedup_key = %s AND pending_since IS NOT NULL",
+                key,
+            ),
+            60,
+            0.2,
+            "the hold timer to start",
+        )
         assert query(seeded_url, "SELECT count(*) FROM alerts WHERE dedup_key = %s", key) == [(0,)]
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
     restarted = run_worker(bootstrap, seeded_url, fast_config, tmp_path / "worker2.log")
     try:
-        [(opened_at,)] = wait_until(lambda: query(seeded_url, "SELECT opened_at FROM alerts WHERE dedup_key = %s", key),
-                                    60, 0.5, "the alert to open after the restart")
+        [(opened_at,)] = wait_until(
+            lambda: query(seeded_url, "SELECT opened_at FROM alerts WHERE dedup_key = %s", key),
+            60,
+            0.5,
+            "the alert to open after the restart",
+        )
         assert (opened_at - pending_since).total_seconds() >= 8  # the hold time counted from before the kill
-        wait_until(lambda: query(seeded_url, "SELECT 1 FROM alerts WHERE dedup_key = %s AND escalation_level >= 1",
-                                 key), 30, 0.5, "the escalation")
-        actions = [a for (a,) in query(seeded_url, "SELECT action FROM alert_log l JOIN alerts a ON a.id = l.alert_id"
-                                       " WHERE a.dedup_key = %s ORDER BY l.id", key)]
+        wait_until(
+            lambda: query(
+                seeded_url, "SELECT 1 FROM alerts WHERE dedup_key = %s AND escalation_level >= 1", key
+            ),
+            30,
+            0.5,
+            "the escalation",
+        )
+        actions = [
+            a
+            for (a,) in query(
+                seeded_url,
+                "SELECT action FROM alert_log l JOIN alerts a ON a.id = l.alert_id"
+                " WHERE a.dedup_key = %s ORDER BY l.id",
+                key,
+            )
+        ]
         assert actions[:2] == ["open", "escalate"]
     finally:
         stop_process_group(restarted, grace_s=5)

@@ -23,10 +23,16 @@ def test_list_acknowledge_and_conflict_as_named_accounts(seeded_url):
         accounts.add(conn, "officer-li", "officer", "long-enough-1", "李警官")
         accounts.add(conn, "officer-wang", "officer", "long-enough-2", "王警官")
         accounts.add(conn, "viewer-zhao", "viewer", "long-enough-3")
-    obs = Observation("gas_alarm", "iot-00002", Signal.FIRING, 40.0, {"district": "510105"}, "gas 40 at iot-00002")
-    _, [opened] = AlertService(seeded_url).tick(datetime.now(UTC), [obs], RulesConfig.load(PROJECT_ROOT / "config"))
+    obs = Observation(
+        "gas_alarm", "iot-00002", Signal.FIRING, 40.0, {"district": "510105"}, "gas 40 at iot-00002"
+    )
+    _, [opened] = AlertService(seeded_url).tick(
+        datetime.now(UTC), [obs], RulesConfig.load(PROJECT_ROOT / "config")
+    )
     listing = cli(seeded_url, "list")
-    assert listing.returncode == 0 and "gas 40 at iot-00002" in listing.stdout and "critical" in listing.stdout
+    assert (
+        listing.returncode == 0 and "gas 40 at iot-00002" in listing.stdout and "critical" in listing.stdout
+    )
     # --as must name an enabled account with a duty role: no self-declared names
     nobody = cli(seeded_url, "ack", str(opened.alert_id), "--as", "someone")
     assert nobody.returncode == 2 and "no user 'someone'" in nobody.stderr
@@ -44,41 +50,82 @@ def test_silence_with_matchers_list_edit_and_lift_early(seeded_url):
     with psycopg.connect(seeded_url, autocommit=True) as conn:
         accounts.add(conn, "officer-li", "officer", "long-enough-1", "李警官")
         accounts.add(conn, "officer-wang", "officer", "long-enough-2", "王警官")
-    made = cli(seeded_url, "silence", "--match", "district=510104", "--match", 'rule=~"camera_.*"',
-               "--minutes", "60", "--reason", "network works", "--as", "officer-li")
+    made = cli(
+        seeded_url,
+        "silence",
+        "--match",
+        "district=510104",
+        "--match",
+        'rule=~"camera_.*"',
+        "--minutes",
+        "60",
+        "--reason",
+        "network works",
+        "--as",
+        "officer-li",
+    )
     assert made.returncode == 0, made.stderr
     silence_id = made.stdout.split()[1].rstrip(":")
     listed = cli(seeded_url, "silences")
     assert f"{silence_id:>5} active" in listed.stdout and "rule=~camera_.*" in listed.stdout
     edited = cli(seeded_url, "silence-edit", silence_id, "--minutes", "5", "--as", "officer-wang")
-    assert edited.returncode == 0 and f"silence {silence_id}: district=510104 rule=~camera_.* until" in edited.stdout
+    assert (
+        edited.returncode == 0
+        and f"silence {silence_id}: district=510104 rule=~camera_.* until" in edited.stdout
+    )
     lifted = cli(seeded_url, "unsilence", silence_id, "--note", "works done", "--as", "officer-li")
     assert lifted.returncode == 0, lifted.stderr
     assert silence_id not in [line.split()[0] for line in cli(seeded_url, "silences").stdout.splitlines()[1:]]
     assert f"{silence_id:>5} expired" in cli(seeded_url, "silences", "--all").stdout
     again = cli(seeded_url, "unsilence", silence_id, "--as", "officer-li")
     assert again.returncode == 1 and f"silence {silence_id} already ended by officer-li" in again.stderr
-    bad = cli(seeded_url, "silence", "--match", "district", "--minutes", "5", "--reason", "x", "--as", "officer-li")
+    bad = cli(
+        seeded_url, "silence", "--match", "district", "--minutes", "5", "--reason", "x", "--as", "officer-li"
+    )
     assert bad.returncode != 0 and "is not a matcher" in bad.stderr
 
 
 def users(url, *args, password=None):
-    return subprocess.run([sys.executable, "-m", "citybrain", "users", *args], input=password, text=True,
-                          capture_output=True, env=child_env(database_url=url), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "citybrain", "users", *args],
+        input=password,
+        text=True,
+        capture_output=True,
+        env=child_env(database_url=url),
+        timeout=60,
+    )
 
 
 def test_users_add_list_passwd_disable(seeded_url):
-    added = users(seeded_url, "add", "wangwu", "--role", "officer", "--name", "王五", "--password-stdin",
-                  password="first-password\n")
+    added = users(
+        seeded_url,
+        "add",
+        "wangwu",
+        "--role",
+        "officer",
+        "--name",
+        "王五",
+        "--password-stdin",
+        password="first-password\n",
+    )
     assert added.returncode == 0 and "wangwu (王五) added as officer" in added.stdout
-    assert users(seeded_url, "add", "wangwu", "--role", "officer", "--password-stdin",
-                 password="another-one\n").returncode == 2
+    assert (
+        users(
+            seeded_url, "add", "wangwu", "--role", "officer", "--password-stdin", password="another-one\n"
+        ).returncode
+        == 2
+    )
     short = users(seeded_url, "add", "lisi", "--role", "officer", "--password-stdin", password="short\n")
     assert short.returncode == 2 and "at least 8 characters" in short.stderr
-    bad_role = users(seeded_url, "add", "lisi", "--role", "mayor", "--password-stdin", password="long-enough\n")
+    bad_role = users(
+        seeded_url, "add", "lisi", "--role", "mayor", "--password-stdin", password="long-enough\n"
+    )
     assert bad_role.returncode == 2 and "'mayor' is not a role" in bad_role.stderr
 
-    assert users(seeded_url, "passwd", "wangwu", "--password-stdin", password="second-password\n").returncode == 0
+    assert (
+        users(seeded_url, "passwd", "wangwu", "--password-stdin", password="second-password\n").returncode
+        == 0
+    )
     with psycopg.connect(seeded_url) as conn:
         account = accounts.get(conn, "wangwu")
         stored = conn.execute("SELECT password_hash FROM users WHERE username = 'wangwu'").fetchone()[0]

@@ -30,17 +30,28 @@ def stored(url) -> int:
 def test_a_failing_batch_is_replayed_never_skipped(bootstrap, seeded_url, registry, tmp_path):
     ensure_topics(bootstrap, 2)
     group = f"fail-{uuid.uuid4().hex[:8]}"
-    settings = {"kafka_bootstrap": bootstrap, "database_url": seeded_url, "partitions": 2, "worker_id": group,
-                "batch_within_s": 0.2}
+    settings = {
+        "kafka_bootstrap": bootstrap,
+        "database_url": seeded_url,
+        "partitions": 2,
+        "worker_id": group,
+        "batch_within_s": 0.2,
+    }
     cams = list(registry[0].ids[:100])
     worker = start_citybrain(["worker"], tmp_path / "first.log", **settings)
     try:
         send(bootstrap, cams[:50])
         wait_until(lambda: stored(seeded_url) == 50, 60, 0.3, "the first events")
-        with psycopg.connect(seeded_url, autocommit=True) as conn:  # an error that is neither bad data nor an outage
-            conn.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                         " $$ BEGIN RAISE EXCEPTION 'storage fault' USING ERRCODE = 'XX000'; END $$")
-            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON camera_status FOR EACH ROW EXECUTE FUNCTION refuse()")
+        with psycopg.connect(
+            seeded_url, autocommit=True
+        ) as conn:  # an error that is neither bad data nor an outage
+            conn.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'storage fault' USING ERRCODE = 'XX000'; END $$"
+            )
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON camera_status FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
         send(bootstrap, cams[50:])
         assert worker.wait(60) == BATCH_FAILED
         assert stored(seeded_url) == 50

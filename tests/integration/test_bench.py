@@ -10,8 +10,10 @@ def test_bench_ingest_reports_both_rates_and_their_ratio(database_url, tmp_path)
     from citybrain.store.migrate import migrate
 
     migrate(database_url)
-    result = save(ingest.run(database_url, n_rows=3000, batch=1000, rounds=1, echo=lambda _: None),
-                  tmp_path / "bench.json")
+    result = save(
+        ingest.run(database_url, n_rows=3000, batch=1000, rounds=1, echo=lambda _: None),
+        tmp_path / "bench.json",
+    )
     saved = json.loads((tmp_path / "bench.json").read_text())
     assert saved == json.loads(json.dumps(result))
     rates = saved["rows_per_s"]
@@ -24,14 +26,25 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
     from citybrain.bench import pipeline
     from tests.helpers import settings_for
 
-    result = pipeline.run_standalone(settings_for(partitions=2), 4000, echo=lambda _: None,
-                                     latency_rates=(200, 1000), latency_s=2)
+    result = pipeline.run_standalone(
+        settings_for(partitions=2), 4000, echo=lambda _: None, latency_rates=(200, 1000), latency_s=2
+    )
     rates = result["events_per_s"]
-    assert set(rates) == {"produce_only", "consume_only", "copy_only", "worker_readings", "worker_cameras",
-                          "worker_cases", "reference", "two_workers"}
+    assert set(rates) == {
+        "produce_only",
+        "consume_only",
+        "copy_only",
+        "worker_readings",
+        "worker_cameras",
+        "worker_cases",
+        "reference",
+        "two_workers",
+    }
     assert min(rates.values()) > 0
     for ratio in ("consume_only", "copy_only", "reference"):
-        assert result[f"ratio_worker_to_{ratio}"] == pytest.approx(rates["worker_readings"] / rates[ratio], rel=0.01, abs=0.001)
+        assert result[f"ratio_worker_to_{ratio}"] == pytest.approx(
+            rates["worker_readings"] / rates[ratio], rel=0.01, abs=0.001
+        )
     assert [entry["rate_per_s"] for entry in result["latency_ms"]] == [200, 1000]
     for entry in result["latency_ms"]:
         assert entry["samples"] == entry["rate_per_s"] * 2 and 0 < entry["p50"] <= entry["p95"]

@@ -28,8 +28,18 @@ def add_recent_readings(url, registry, district: str, n: int) -> None:
     _, sensors = registry
     device = next(i for i, d in enumerate(sensors.district) if d == district)
     now = datetime.now(UTC)
-    rows = [(uuid.uuid4(), now - timedelta(seconds=i % 30), sensors.ids[device], district,
-             sensors.kind[device], 1.0, "m") for i in range(n)]
+    rows = [
+        (
+            uuid.uuid4(),
+            now - timedelta(seconds=i % 30),
+            sensors.ids[device],
+            district,
+            sensors.kind[device],
+            1.0,
+            "m",
+        )
+        for i in range(n)
+    ]
     with psycopg.connect(url) as conn:
         BatchWriter(conn, READINGS).write(rows)
 
@@ -45,7 +55,9 @@ def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard
     page, refused = offline_page(browser)
     sign_in(page, dashboard_url, "zhaoliu")
     page.wait_for_selector(".kpi-value", timeout=30_000)
-    page.wait_for_function("document.querySelectorAll('.choroplethlocation').length === 25", timeout=30_000)  # + the core inset
+    page.wait_for_function(
+        "document.querySelectorAll('.choroplethlocation').length === 25", timeout=30_000
+    )  # + the core inset
     levels = page.evaluate(MAP_LEVELS)
     assert len(levels) == 20 and set(levels.values()) == {-1}  # no indicator yet: every district "no data"
     kpis = page.locator(".kpi").all_inner_texts()
@@ -60,7 +72,9 @@ def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard
     page.wait_for_function("(" + MAP_LEVELS + ")()['510104'] === 4", timeout=30_000)
     assert page.evaluate(MAP_LEVELS)["510105"] == 0
     add_recent_readings(seeded_url, registry, "510104", 5)  # the feed is live: the badge is green
-    page.wait_for_function("document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+    )
     assert "UTC" not in page.locator("#shell-freshness").inner_text()
     assert refused == [], f"the dashboard tried to reach the internet: {refused}"
     page.context.close()

@@ -17,7 +17,9 @@ REFUSED = psycopg.errors.InsufficientPrivilege
 
 
 def opened_alert(url) -> int:
-    obs = Observation("gas_alarm", "iot-00002", Signal.FIRING, 40.0, {"district": "510105"}, "gas 40 at iot-00002")
+    obs = Observation(
+        "gas_alarm", "iot-00002", Signal.FIRING, 40.0, {"district": "510105"}, "gas 40 at iot-00002"
+    )
     _, [event] = AlertService(url).tick(datetime.now(UTC), [obs], RulesConfig.load(PROJECT_ROOT / "config"))
     return event.alert_id
 
@@ -27,7 +29,9 @@ def test_the_app_role_works_the_alerts_but_cannot_rewrite_the_log(app_url):
     AlertService(app_url).acknowledge(alert_id, "wangwu")
     with psycopg.connect(app_url, autocommit=True) as conn:
         assert not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
-        assert conn.execute("SELECT count(*) FROM alert_log WHERE alert_id = %s", (alert_id,)).fetchone()[0] == 2
+        assert (
+            conn.execute("SELECT count(*) FROM alert_log WHERE alert_id = %s", (alert_id,)).fetchone()[0] == 2
+        )
         attempts = [
             "UPDATE alert_log SET actor = 'someone-else'",
             "DELETE FROM alert_log",
@@ -45,8 +49,10 @@ def test_the_app_role_works_the_alerts_but_cannot_rewrite_the_log(app_url):
         for statement in attempts:
             with pytest.raises(REFUSED):
                 conn.execute(statement)
-        actors = [r[0] for r in conn.execute("SELECT actor FROM alert_log WHERE alert_id = %s ORDER BY id",
-                                             (alert_id,))]
+        actors = [
+            r[0]
+            for r in conn.execute("SELECT actor FROM alert_log WHERE alert_id = %s ORDER BY id", (alert_id,))
+        ]
     assert actors == ["citybrain", "wangwu"]
 
 

@@ -22,8 +22,15 @@ PARTITIONS = 2
 @pytest.fixture
 def worker(bootstrap, seeded_url, tmp_path):
     ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=seeded_url,
-                           worker_id=f"dlq-{uuid.uuid4().hex[:8]}", partitions=PARTITIONS, batch_within_s=0.2)
+    proc = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=seeded_url,
+        worker_id=f"dlq-{uuid.uuid4().hex[:8]}",
+        partitions=PARTITIONS,
+        batch_within_s=0.2,
+    )
     yield proc
     stop_process_group(proc, grace_s=5)
 
@@ -41,8 +48,9 @@ def letters(url) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cur]
 
 
-def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(bootstrap, seeded_url, registry,
-                                                                             worker, tmp_path):
+def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(
+    bootstrap, seeded_url, registry, worker, tmp_path
+):
     sensors = registry[1]
     device, kind = str(sensors.ids[0]), str(sensors.kind[0])
     unit = {"water_level": "m", "pm25": "ug/m3", "gas": "%LEL", "noise": "dB(A)", "temperature": "degC"}[kind]
@@ -54,9 +62,13 @@ def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(bo
     send(bootstrap, Topic.READINGS, device, good.to_bytes())
     send(bootstrap, Topic.READINGS, device, huge)
     send(bootstrap, Topic.READINGS, device, good.to_bytes())  # an exact replay: nothing new
-    send(bootstrap, Topic.READINGS, device, good.model_copy(update={"value": 2.0}).to_bytes())  # same key, other content
+    send(
+        bootstrap, Topic.READINGS, device, good.model_copy(update={"value": 2.0}).to_bytes()
+    )  # same key, other content
     send(bootstrap, Topic.READINGS, device, json.dumps(as_string).encode())
-    found = wait_until(lambda: len(letters(seeded_url)) == 3 and letters(seeded_url), 60, 0.5, "three dead letters")
+    found = wait_until(
+        lambda: len(letters(seeded_url)) == 3 and letters(seeded_url), 60, 0.5, "three dead letters"
+    )
 
     by_reason = {d["reason"]: d for d in found}
     assert set(by_reason) == {"too_large", "conflicting_duplicate", "invalid"}
@@ -92,7 +104,11 @@ def test_dead_letters_are_stored_cut_to_size_replayable_and_duplicates_judged(bo
     nobody = run_citybrain(["dlq", "replay", str(found[0]["id"]), "--as", "nobody"], **env)
     assert nobody.returncode == 2 and "nobody" in nobody.stderr
     listing = run_citybrain(["dlq", "list"], **env)
-    assert listing.returncode == 0 and "conflicting_duplicate" in listing.stdout and "too_large" in listing.stdout
+    assert (
+        listing.returncode == 0
+        and "conflicting_duplicate" in listing.stdout
+        and "too_large" in listing.stdout
+    )
     bad = by_reason["invalid"]
     shown = run_citybrain(["dlq", "show", str(bad["id"])], **env)
     assert '"value": "1.0"' in shown.stdout and "Expected `float`, got `str`" in shown.stdout
@@ -114,31 +130,55 @@ def _count(url, table) -> int:
 
 
 def case(case_id, type_, at, district, **extra) -> bytes:
-    return CaseEvent(event_time=at, case_id=case_id, type=type_, category="drainage", district=district,
-                     **extra).to_bytes()
+    return CaseEvent(
+        event_time=at, case_id=case_id, type=type_, category="drainage", district=district, **extra
+    ).to_bytes()
 
 
-def test_case_lifecycles_fold_in_any_order_and_impossible_ones_are_findings(bootstrap, seeded_url, registry, worker):
+def test_case_lifecycles_fold_in_any_order_and_impossible_ones_are_findings(
+    bootstrap, seeded_url, registry, worker
+):
     district = str(registry[0].district[0])
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     deadline = {"deadline": t0 + timedelta(hours=4)}
     # delivered backwards: closed, resolved, assigned, created
-    for type_, minutes, extra in [("closed", 20, {"satisfaction": 5}), ("resolved", 15, {}),
-                                  ("assigned", 5, {"assignee": "unit-3"}), ("created", 0, deadline)]:
-        send(bootstrap, Topic.CASE_EVENTS, "late-order", case("late-order", type_, t0 + timedelta(minutes=minutes),
-                                                             district, **extra))
+    for type_, minutes, extra in [
+        ("closed", 20, {"satisfaction": 5}),
+        ("resolved", 15, {}),
+        ("assigned", 5, {"assignee": "unit-3"}),
+        ("created", 0, deadline),
+    ]:
+        send(
+            bootstrap,
+            Topic.CASE_EVENTS,
+            "late-order",
+            case("late-order", type_, t0 + timedelta(minutes=minutes), district, **extra),
+        )
     # impossible: resolved before it was created; and heard of two hours ago, never created
     send(bootstrap, Topic.CASE_EVENTS, "backwards", case("backwards", "resolved", t0, district))
-    send(bootstrap, Topic.CASE_EVENTS, "backwards", case("backwards", "created", t0 + timedelta(minutes=9), district,
-                                                         **deadline))
+    send(
+        bootstrap,
+        Topic.CASE_EVENTS,
+        "backwards",
+        case("backwards", "created", t0 + timedelta(minutes=9), district, **deadline),
+    )
     send(bootstrap, Topic.CASE_EVENTS, "orphan", case("orphan", "updated", t0 - timedelta(hours=2), district))
     wait_until(lambda: _count(seeded_url, "case_events") == 7, 60, 0.5, "the case events")
 
     with psycopg.connect(seeded_url) as conn:
-        row = conn.execute("SELECT status, opened_at, assigned_at, resolved_at, closed_at, assignee, satisfaction"
-                           " FROM cases WHERE case_id = 'late-order'").fetchone()
-        assert row == ("closed", t0, t0 + timedelta(minutes=5), t0 + timedelta(minutes=15),
-                       t0 + timedelta(minutes=20), "unit-3", 5)
+        row = conn.execute(
+            "SELECT status, opened_at, assigned_at, resolved_at, closed_at, assignee, satisfaction"
+            " FROM cases WHERE case_id = 'late-order'"
+        ).fetchone()
+        assert row == (
+            "closed",
+            t0,
+            t0 + timedelta(minutes=5),
+            t0 + timedelta(minutes=15),
+            t0 + timedelta(minutes=20),
+            "unit-3",
+            5,
+        )
         findings = dict(conn.execute("SELECT case_id, finding FROM case_findings").fetchall())
         assert findings == {"backwards": "resolved_before_created", "orphan": "never_created"}
         kpis = case_kpis(conn, t0 - timedelta(days=1), datetime.now(UTC))

@@ -36,8 +36,14 @@ from tests.integration.conftest import (
     stop_dashboard,
 )
 
-FLOOD = Observation("water_over_red_line", "iot-00011", Signal.FIRING, 6.5,
-                    {"district": "510116", "device": "iot-00011", "kind": "water_level"}, "water_level 6.5 at iot-00011")
+FLOOD = Observation(
+    "water_over_red_line",
+    "iot-00011",
+    Signal.FIRING,
+    6.5,
+    {"district": "510116", "device": "iot-00011", "kind": "water_level"},
+    "water_level 6.5 at iot-00011",
+)
 ROW = "#duty-queue .ag-center-cols-container .ag-row"
 
 
@@ -58,11 +64,19 @@ def fast_rules(tmp_path):
 
 
 def test_officer_acknowledges_a_scenario_alert_and_a_second_officer_sees_it(
-        browser, bootstrap, app_url, people, seeded_url, registry, fast_rules, tmp_path):
+    browser, bootstrap, app_url, people, seeded_url, registry, fast_rules, tmp_path
+):
     ensure_topics(bootstrap, 2)
-    worker = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=app_url,
-                             config_dir=fast_rules, worker_id=f"duty-{uuid.uuid4().hex[:8]}", partitions=2,
-                             batch_within_s=0.2)
+    worker = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=app_url,
+        config_dir=fast_rules,
+        worker_id=f"duty-{uuid.uuid4().hex[:8]}",
+        partitions=2,
+        batch_within_s=0.2,
+    )
     dashboard, dashboard_url, dashboard_log = start_dashboard(app_url, tmp_path, kafka_bootstrap=bootstrap)
     try:
         first, refused = offline_page(browser, (1920, 1080))
@@ -85,10 +99,15 @@ def test_officer_acknowledges_a_scenario_alert_and_a_second_officer_sees_it(
         first.click("#duty-ack")
         first.wait_for_selector(".duty-message.ok", timeout=10_000)
         assert first.locator(".duty-message").inner_text() == "已确认"
-        first.wait_for_function("document.querySelector('#duty-history').innerText.includes('王五')",
-                                timeout=10_000)
-        acked = wait_until(lambda: [e for e in published(bootstrap) if e.alert_id == alert_id
-                                    and e.action == "acknowledge"], 30, 1.0, "the acknowledgement on alerts.events")
+        first.wait_for_function(
+            "document.querySelector('#duty-history').innerText.includes('王五')", timeout=10_000
+        )
+        acked = wait_until(
+            lambda: [e for e in published(bootstrap) if e.alert_id == alert_id and e.action == "acknowledge"],
+            30,
+            1.0,
+            "the acknowledgement on alerts.events",
+        )
         assert acked[0].actor == "wangwu"
 
         # the resolve button refuses without a note
@@ -109,8 +128,9 @@ def test_officer_acknowledges_a_scenario_alert_and_a_second_officer_sees_it(
         assert f"{datetime.now(UTC).astimezone(ZoneInfo('Asia/Shanghai')):%H}:" in message  # local time
 
         with psycopg.connect(seeded_url) as conn:
-            actors = conn.execute("SELECT actor, action FROM alert_log WHERE alert_id = %s ORDER BY id",
-                                  (alert_id,)).fetchall()
+            actors = conn.execute(
+                "SELECT actor, action FROM alert_log WHERE alert_id = %s ORDER BY id", (alert_id,)
+            ).fetchall()
         assert ("wangwu", "acknowledge") in actors and not any(a == "lisi" for a, _ in actors)
         assert refused == [] and refused2 == []
         first.context.close()
@@ -164,10 +184,17 @@ def _body(cb: dict) -> dict:
     def spec(items):
         return [{"id": i["id"], "property": i["property"], "value": None} for i in items]
 
-    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
-               for part in cb["output"].strip(".").split("...")]
-    return {"output": cb["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": spec(cb["inputs"]), "state": spec(cb["state"]), "changedPropIds": []}
+    outputs = [
+        {"id": part.split(".")[0], "property": part.split(".")[1]}
+        for part in cb["output"].strip(".").split("...")
+    ]
+    return {
+        "output": cb["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": spec(cb["inputs"]),
+        "state": spec(cb["state"]),
+        "changedPropIds": [],
+    }
 
 
 def _client(browser, base: str):
@@ -179,8 +206,11 @@ def _client(browser, base: str):
 def _signed_in(browser, base: str, username: str):
     ctx = _client(browser, base)
     form = ctx.get("/login").text()
-    response = ctx.post("/login", form={"csrf_token": csrf_from(form), "username": username, "password": PASSWORD,
-                                        "next": "/"}, max_redirects=0)
+    response = ctx.post(
+        "/login",
+        form={"csrf_token": csrf_from(form), "username": username, "password": PASSWORD, "next": "/"},
+        max_redirects=0,
+    )
     assert response.status == 302, response.text()
     ctx.get("/")  # sets the CSRF cookie Dash's renderer copies into the X-CSRFToken header
     token = next(c["value"] for c in ctx.storage_state()["cookies"] if c["name"] == "_csrf_token")
@@ -222,12 +252,15 @@ def test_failed_sign_ins_are_slowed_down_and_audited(browser, dashboard_url, see
         r = ctx.post("/login", form={"csrf_token": token, "username": "lisi", "password": "guess-guess"})
         assert r.status == 401 and "用户名或密码错误" in r.text()
     # the next attempt is refused even with the right password, and says how long to wait
-    r = ctx.post("/login", form={"csrf_token": token, "username": "lisi", "password": PASSWORD}, max_redirects=0)
+    r = ctx.post(
+        "/login", form={"csrf_token": token, "username": "lisi", "password": PASSWORD}, max_redirects=0
+    )
     assert r.status == 429 and "秒后再试" in r.text() and int(r.headers["retry-after"]) > 0
     # a sign-in form without its CSRF token is refused
     assert ctx.post("/login", form={"username": "wangwu", "password": PASSWORD}).status == 400
-    ok = ctx.post("/login", form={"csrf_token": token, "username": "wangwu", "password": PASSWORD},
-                  max_redirects=0)
+    ok = ctx.post(
+        "/login", form={"csrf_token": token, "username": "wangwu", "password": PASSWORD}, max_redirects=0
+    )
     assert ok.status == 302
     with psycopg.connect(seeded_url) as conn:
         outcomes = conn.execute("SELECT username, outcome FROM sign_in_log ORDER BY id").fetchall()
@@ -250,7 +283,9 @@ def test_disabling_an_account_or_changing_its_password_signs_it_out(browser, das
         page.context.close()
 
 
-def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(browser, dashboard_url, app_url, seeded_url):
+def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(
+    browser, dashboard_url, app_url, seeded_url
+):
     open_flood_alert(app_url)
     page, _ = offline_page(browser, (1920, 1080))
     sign_in(page, dashboard_url, "wangwu", "/duty")
@@ -260,14 +295,17 @@ def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(browser,
     page.wait_for_selector(".duty-message.warn", timeout=10_000)  # no reason yet
     page.fill("#duty-silence-reason", "防汛抢险中，已派员")
     page.click("#duty-silence")
-    page.wait_for_function("document.querySelector('.duty-message').innerText === '已静默 60 分钟'", timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('.duty-message').innerText === '已静默 60 分钟'", timeout=10_000
+    )
 
     page.click("#duty-silence-scope")
     page.get_by_role("option", name="按标签匹配").click()
     page.fill("#duty-silence-matchers", "district")  # not a matcher: the service says why
     page.click("#duty-silence")
-    page.wait_for_function("document.querySelector('.duty-message').innerText.includes('not a matcher')",
-                           timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('.duty-message').innerText.includes('not a matcher')", timeout=10_000
+    )
     page.fill("#duty-silence-matchers", 'district=510116 rule=~"water_.*"')
     page.click("#duty-silence")
     page.wait_for_function("document.querySelector('.duty-message').className.includes('ok')", timeout=10_000)

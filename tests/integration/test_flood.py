@@ -20,16 +20,23 @@ from tests.helpers import start_citybrain, wait_until
 
 PARTITIONS = 2
 SHUANGLIU = "510116"
-WALL_BOUND_S = 15.0   # the issue: an incident changes its district's colour on the wall within 15 s
+WALL_BOUND_S = 15.0  # the issue: an incident changes its district's colour on the wall within 15 s
 WALL_REFRESH_S = 2.0  # what the wall's own refresh adds after the data is in the database
 
 
 @pytest.fixture
 def worker(bootstrap, seeded_url, tmp_path):
     ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=seeded_url,
-                           worker_id=f"flood-{uuid.uuid4().hex[:8]}", partitions=PARTITIONS,
-                           config_dir=PROJECT_ROOT / "config", batch_within_s=0.2)
+    proc = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=seeded_url,
+        worker_id=f"flood-{uuid.uuid4().hex[:8]}",
+        partitions=PARTITIONS,
+        config_dir=PROJECT_ROOT / "config",
+        batch_within_s=0.2,
+    )
     yield proc
     stop_process_group(proc, grace_s=5)
     print((tmp_path / "worker.log").read_text()[-3000:])
@@ -65,7 +72,11 @@ def test_a_flood_turns_its_district_orange_within_the_wall_bound(bootstrap, seed
     assert row["score"] < cfg.levels.orange  # the weighted sum alone would not have said orange
     # no other district is flooded
     with psycopg.connect(seeded_url) as conn:
-        others = {r["district"]: r["level"] for r in queries.latest_risk(conn, window_s) if r["district"] != SHUANGLIU}
+        others = {
+            r["district"]: r["level"]
+            for r in queries.latest_risk(conn, window_s)
+            if r["district"] != SHUANGLIU
+        }
     assert "orange" not in others.values() and "red" not in others.values()
 
 

@@ -35,9 +35,16 @@ def fast_config(tmp_path):
 @pytest.fixture
 def worker(bootstrap, seeded_url, fast_config, tmp_path):
     ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap, database_url=seeded_url,
-                           worker_id=f"risk-{uuid.uuid4().hex[:8]}", partitions=PARTITIONS,
-                           config_dir=fast_config, batch_within_s=0.2)
+    proc = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=seeded_url,
+        worker_id=f"risk-{uuid.uuid4().hex[:8]}",
+        partitions=PARTITIONS,
+        config_dir=fast_config,
+        batch_within_s=0.2,
+    )
     yield proc
     stop_process_group(proc, grace_s=5)
     print((tmp_path / "worker.log").read_text()[-3000:])
@@ -53,7 +60,9 @@ def final_rows(url, window_s, after):
         ).fetchall()
 
 
-def test_camera_outage_drives_its_district_to_the_configured_level(bootstrap, seeded_url, registry, worker, fast_config):
+def test_camera_outage_drives_its_district_to_the_configured_level(
+    bootstrap, seeded_url, registry, worker, fast_config
+):
     cams, sensors = registry
     t0 = datetime.now(UTC)
     producer = KafkaProducer(bootstrap_servers=bootstrap)
@@ -64,12 +73,22 @@ def test_camera_outage_drives_its_district_to_the_configured_level(bootstrap, se
     in_district = [c for c, d in zip(cams.ids, cams.district, strict=True) if d == DISTRICT]
     down = in_district[: round(0.3 * len(in_district))]
     for cam in down:
-        producer.send(Topic.CAMERA_STATUS.value, key=cam.encode(),
-                      value=CameraStatus(event_time=t0, camera_id=cam, status="offline").to_bytes())
+        producer.send(
+            Topic.CAMERA_STATUS.value,
+            key=cam.encode(),
+            value=CameraStatus(event_time=t0, camera_id=cam, status="offline").to_bytes(),
+        )
     producer.flush()
 
-    rows = wait_until(lambda: len(final_rows(seeded_url, 5, t0 + timedelta(seconds=5))) == 20 and
-                      final_rows(seeded_url, 5, t0 + timedelta(seconds=5)), 90, 0.5, "a final window after the outage")
+    rows = wait_until(
+        lambda: (
+            len(final_rows(seeded_url, 5, t0 + timedelta(seconds=5))) == 20
+            and final_rows(seeded_url, 5, t0 + timedelta(seconds=5))
+        ),
+        90,
+        0.5,
+        "a final window after the outage",
+    )
     by_district = {r[0]: r for r in rows}
 
     cfg = RiskConfig.load(fast_config)
@@ -81,41 +100,66 @@ def test_camera_outage_drives_its_district_to_the_configured_level(bootstrap, se
     assert sum(contributions.values()) == pytest.approx(score)
     assert max(contributions, key=contributions.get) == "camera_offline_ratio"
     assert values["camera_offline_ratio"] == pytest.approx(len(down) / len(in_district))
-    assert {d: r[2] for d, r in by_district.items() if d != DISTRICT} == {d: "normal" for d in by_district if d != DISTRICT}
+    assert {d: r[2] for d, r in by_district.items() if d != DISTRICT} == {
+        d: "normal" for d in by_district if d != DISTRICT
+    }
 
     # a reading for an already-final window is stored and counted as late, and changes no final row
     def late_count():
         with psycopg.connect(seeded_url) as conn:
-            return conn.execute("SELECT coalesce(sum(n), 0) FROM late_events WHERE topic = 'iot.readings'").fetchone()[0]
+            return conn.execute(
+                "SELECT coalesce(sum(n), 0) FROM late_events WHERE topic = 'iot.readings'"
+            ).fetchone()[0]
 
     late_before = late_count()
     with psycopg.connect(seeded_url) as conn:  # a window we know is final, in the late reading's district
         end, score, computed = conn.execute(
             "SELECT window_end, score, computed_at FROM indicators WHERE window_s = 5 AND final AND district = %s"
-            " ORDER BY window_end DESC LIMIT 1", (sensors.district[0],)).fetchone()
+            " ORDER BY window_end DESC LIMIT 1",
+            (sensors.district[0],),
+        ).fetchone()
     unit, _, high = SENSOR_SPECS[SensorKind(sensors.kind[0])]
-    late = IoTReading(event_time=end - timedelta(seconds=2), device_id=sensors.ids[0], kind=sensors.kind[0],
-                      value=high, unit=unit)  # an exceedance: it would raise the score if it were applied
+    late = IoTReading(
+        event_time=end - timedelta(seconds=2),
+        device_id=sensors.ids[0],
+        kind=sensors.kind[0],
+        value=high,
+        unit=unit,
+    )  # an exceedance: it would raise the score if it were applied
     producer.send(Topic.READINGS.value, key=sensors.ids[0].encode(), value=late.to_bytes())
     producer.flush()
     producer.close()
 
     wait_until(lambda: late_count() > late_before, 30, 0.5, "the late event to be counted")
     with psycopg.connect(seeded_url) as conn:
-        stored = conn.execute("SELECT count(*) FROM readings WHERE event_id = %s", (late.event_id,)).fetchone()[0]
+        stored = conn.execute(
+            "SELECT count(*) FROM readings WHERE event_id = %s", (late.event_id,)
+        ).fetchone()[0]
         after = conn.execute(
             "SELECT score, computed_at FROM indicators WHERE window_s = 5 AND district = %s AND window_end = %s",
-            (sensors.district[0], end)).fetchone()
+            (sensors.district[0], end),
+        ).fetchone()
     assert stored == 1
     assert after == (score, computed)
 
     # the indicators are published keyed by district (read once the worker has stopped: it publishes the
     # window in progress every tick, so the topic never falls quiet while it runs)
     stop_process_group(worker, grace_s=5)
-    published = [(m.key.decode(), DistrictRisk.model_validate_json(m.value))
-                 for m in read_topic(bootstrap, Topic.RISK.value, PARTITIONS)]
-    mine = [risk for key, risk in published if key == DISTRICT and risk.final and risk.window_s == 5
-            and risk.event_time > t0 + timedelta(seconds=5)]
+    published = [
+        (m.key.decode(), DistrictRisk.model_validate_json(m.value))
+        for m in read_topic(bootstrap, Topic.RISK.value, PARTITIONS)
+    ]
+    mine = [
+        risk
+        for key, risk in published
+        if key == DISTRICT
+        and risk.final
+        and risk.window_s == 5
+        and risk.event_time > t0 + timedelta(seconds=5)
+    ]
     assert mine and mine[-1].level == expected.level
     assert all(key == risk.district for key, risk in published)
-    assert any(not risk.final and risk.event_time > datetime.now(UTC) - timedelta(seconds=30) for _, risk in published)
+    assert any(
+        not risk.final and risk.event_time > datetime.now(UTC) - timedelta(seconds=30)
+        for _, risk in published
+    )

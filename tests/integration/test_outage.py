@@ -39,15 +39,24 @@ def test_worker_waits_out_a_database_outage_and_loses_nothing(bootstrap, city, r
     seed_city(url, city, *registry)
     ensure_topics(bootstrap, 2)
     log = tmp_path / "worker.log"
-    worker = start_citybrain(["worker"], log, kafka_bootstrap=bootstrap, database_url=url, partitions=2,
-                             worker_id=f"outage-{uuid.uuid4().hex[:8]}", batch_within_s=0.2)
+    worker = start_citybrain(
+        ["worker"],
+        log,
+        kafka_bootstrap=bootstrap,
+        database_url=url,
+        partitions=2,
+        worker_id=f"outage-{uuid.uuid4().hex[:8]}",
+        batch_within_s=0.2,
+    )
     cams = list(registry[0].ids[:200])
     try:
         send_status(bootstrap, cams[:100], "offline")
         wait_until(lambda: stored(url) == 100, 60, 0.3, "the first events")
         server.cleanup()  # PostgreSQL stops
         send_status(bootstrap, cams[100:], "online")
-        wait_until(lambda: "database unavailable" in log.read_text(), 60, 0.5, "the worker to notice the outage")
+        wait_until(
+            lambda: "database unavailable" in log.read_text(), 60, 0.5, "the worker to notice the outage"
+        )
         time.sleep(3)
         assert worker.poll() is None, "the worker must survive a database outage"
         server, _ = start_embedded(tmp_path / "own")  # PostgreSQL is back, same data, same address

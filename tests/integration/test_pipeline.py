@@ -23,20 +23,43 @@ def known_events(registry):
     for i in range(100):
         kind = sensors.kind[i % 20]
         value = {"water_level": 3.2, "pm25": 40.0, "gas": 1.0, "noise": 60.0, "temperature": 18.0}[kind]
-        unit = {"water_level": "m", "pm25": "ug/m3", "gas": "%LEL", "noise": "dB(A)", "temperature": "degC"}[kind]
-        events.append(IoTReading(event_time=now - timedelta(seconds=i), device_id=sensors.ids[i % 20],
-                                 kind=kind, value=value + i % 7, unit=unit))
+        unit = {"water_level": "m", "pm25": "ug/m3", "gas": "%LEL", "noise": "dB(A)", "temperature": "degC"}[
+            kind
+        ]
+        events.append(
+            IoTReading(
+                event_time=now - timedelta(seconds=i),
+                device_id=sensors.ids[i % 20],
+                kind=kind,
+                value=value + i % 7,
+                unit=unit,
+            )
+        )
     for i in range(30):
-        events.append(CameraStatus(event_time=now - timedelta(seconds=i), camera_id=cams.ids[i],
-                                   status="offline" if i < 10 else "online"))
+        events.append(
+            CameraStatus(
+                event_time=now - timedelta(seconds=i),
+                camera_id=cams.ids[i],
+                status="offline" if i < 10 else "online",
+            )
+        )
     for c in range(10):
-        base = dict(case_id=f"case-{c}", category="noise", district=str(cams.district[c]),
-                    urgency="emergency" if c < 3 else "normal", deadline=now + timedelta(hours=1))
+        base = dict(
+            case_id=f"case-{c}",
+            category="noise",
+            district=str(cams.district[c]),
+            urgency="emergency" if c < 3 else "normal",
+            deadline=now + timedelta(hours=1),
+        )
         events.append(CaseEvent(event_time=now - timedelta(minutes=10), type="created", **base))
         if c < 6:
-            events.append(CaseEvent(event_time=now - timedelta(minutes=5), type="assigned", assignee="grid-1", **base))
+            events.append(
+                CaseEvent(event_time=now - timedelta(minutes=5), type="assigned", assignee="grid-1", **base)
+            )
         if c < 2:
-            events.append(CaseEvent(event_time=now - timedelta(minutes=1), type="closed", satisfaction=5, **base))
+            events.append(
+                CaseEvent(event_time=now - timedelta(minutes=1), type="closed", satisfaction=5, **base)
+            )
     return events
 
 
@@ -45,7 +68,9 @@ def key_of(event) -> str:
 
 
 def topic_of(event) -> Topic:
-    return {IoTReading: Topic.READINGS, CameraStatus: Topic.CAMERA_STATUS, CaseEvent: Topic.CASE_EVENTS}[type(event)]
+    return {IoTReading: Topic.READINGS, CameraStatus: Topic.CAMERA_STATUS, CaseEvent: Topic.CASE_EVENTS}[
+        type(event)
+    ]
 
 
 def produce(bootstrap, events, bad) -> None:
@@ -68,9 +93,15 @@ def dead_letters(bootstrap) -> list:
 @pytest.fixture
 def worker(bootstrap, seeded_url, tmp_path):
     ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(["worker"], tmp_path / "worker.log", kafka_bootstrap=bootstrap,
-                           database_url=seeded_url, worker_id=f"test-{uuid.uuid4().hex[:8]}",
-                           partitions=PARTITIONS, batch_within_s=0.2)
+    proc = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=seeded_url,
+        worker_id=f"test-{uuid.uuid4().hex[:8]}",
+        partitions=PARTITIONS,
+        batch_within_s=0.2,
+    )
     yield proc
     stop_process_group(proc, grace_s=5)
     print((tmp_path / "worker.log").read_text()[-3000:])
@@ -83,22 +114,32 @@ def db_state(url):
             "readings": {r[0] for r in q("SELECT event_id FROM readings")},
             "camera_status": {r[0] for r in q("SELECT event_id FROM camera_status")},
             "case_events": {r[0] for r in q("SELECT event_id FROM case_events")},
-            "counts": q("SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM camera_status),"
-                        " (SELECT count(*) FROM case_events), (SELECT count(*) FROM cases)")[0],
+            "counts": q(
+                "SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM camera_status),"
+                " (SELECT count(*) FROM case_events), (SELECT count(*) FROM cases)"
+            )[0],
             "offline": q("SELECT count(*) FROM cameras WHERE status = 'offline'")[0][0],
             "cases": dict(q("SELECT status, count(*) FROM cases GROUP BY status")),
         }
 
 
-def test_worker_stores_exactly_the_produced_events_and_replays_add_nothing(bootstrap, seeded_url, registry, worker):
+def test_worker_stores_exactly_the_produced_events_and_replays_add_nothing(
+    bootstrap, seeded_url, registry, worker
+):
     # Dead letters from earlier tests share the session broker, so only count growth.
     before = len(dead_letters(bootstrap))
     events = known_events(registry)
     now = datetime.now(UTC)
     bad = [
         (Topic.READINGS, b"{not json"),
-        (Topic.READINGS, IoTReading(event_time=now, device_id="iot-99999", kind="pm25", value=1, unit="ug/m3").to_bytes()),
-        (Topic.CAMERA_STATUS, b'{"event_time": "2026-01-01T00:00:00Z", "camera_id": "cam-000001", "status": "melted"}'),
+        (
+            Topic.READINGS,
+            IoTReading(event_time=now, device_id="iot-99999", kind="pm25", value=1, unit="ug/m3").to_bytes(),
+        ),
+        (
+            Topic.CAMERA_STATUS,
+            b'{"event_time": "2026-01-01T00:00:00Z", "camera_id": "cam-000001", "status": "melted"}',
+        ),
     ]
     markers = 3 * PARTITIONS
     produce(bootstrap, events, bad)
@@ -124,6 +165,8 @@ def test_worker_stores_exactly_the_produced_events_and_replays_add_nothing(boots
 
     # the same events again: nothing new may appear
     produce(bootstrap, events, bad)
-    wait_until(lambda: len(dead_letters(bootstrap)) - before >= 2 * (len(bad) + markers), 90, 1.0, "the replay")
+    wait_until(
+        lambda: len(dead_letters(bootstrap)) - before >= 2 * (len(bad) + markers), 90, 1.0, "the replay"
+    )
     assert db_state(seeded_url) == expected
     assert worker.poll() is None, "the worker must survive bad input"

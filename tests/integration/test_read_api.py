@@ -31,8 +31,11 @@ def reading(when, kind, value, district="510104", device="iot-00001"):
 
 
 READINGS_ROWS = [
-    reading(at(8, 0, 10), "pm25", 10), reading(at(8, 0, 10), "pm25", 30), reading(at(8, 0, 50), "pm25", 50),
-    reading(at(8, 1, 5), "pm25", 70), reading(at(9, 10), "noise", 60),
+    reading(at(8, 0, 10), "pm25", 10),
+    reading(at(8, 0, 10), "pm25", 30),
+    reading(at(8, 0, 50), "pm25", 50),
+    reading(at(8, 1, 5), "pm25", 70),
+    reading(at(9, 10), "noise", 60),
     reading(at(8, 0, 20), "pm25", 999, district="510105"),  # another district: never mixed in
 ]
 
@@ -65,11 +68,15 @@ def test_reading_series_at_both_resolutions_and_replay_safe(seeded_url):
 def test_camera_and_case_series(seeded_url, registry):
     cams, _ = registry
     cam = next(c for c, d in zip(cams.ids, cams.district, strict=True) if d == "510104")
-    write(seeded_url, CAMERA_STATUS, [
-        (uuid.uuid4(), at(8, 0, 1), cam, "510104", "online"),
-        (uuid.uuid4(), at(8, 0, 2), cam, "510104", "offline"),
-        (uuid.uuid4(), at(8, 0, 3), cam, "510104", "fault"),
-    ])
+    write(
+        seeded_url,
+        CAMERA_STATUS,
+        [
+            (uuid.uuid4(), at(8, 0, 1), cam, "510104", "online"),
+            (uuid.uuid4(), at(8, 0, 2), cam, "510104", "offline"),
+            (uuid.uuid4(), at(8, 0, 3), cam, "510104", "fault"),
+        ],
+    )
     assert series(seeded_url, "camera_status", "510104", at(8), at(9), "1m") == [
         {"bucket": at(8), "reports": 3, "down": 2}
     ]
@@ -90,9 +97,14 @@ def test_series_refuses_what_it_does_not_have(seeded_url):
 
 
 # case id -> [(type, time, extra)]; the district and urgency come from META
-META = {"A": ("510104", "normal", at(10)), "B": ("510104", "normal", at(9)), "C": ("510104", "emergency", at(9, 30)),
-        "D": ("510104", "normal", at(13)), "E": ("510105", "normal", at(14)),
-        "F": ("510105", "normal", at(12, day=21))}
+META = {
+    "A": ("510104", "normal", at(10)),
+    "B": ("510104", "normal", at(9)),
+    "C": ("510104", "emergency", at(9, 30)),
+    "D": ("510104", "normal", at(13)),
+    "E": ("510105", "normal", at(14)),
+    "F": ("510105", "normal", at(12, day=21)),
+}
 CASES = {
     "A": [("created", at(8)), ("resolved", at(9)), ("closed", at(9, 30), {"satisfaction": 5})],
     "B": [("created", at(8)), ("resolved", at(10)), ("closed", at(10, 10), {"satisfaction": 2})],
@@ -106,33 +118,79 @@ CASES = {
 def case_event(case_id, type_, when, extra=None):
     district, urgency, deadline = META[case_id]
     extra = extra or {}
-    return (uuid.uuid4(), when, case_id, district, type_, "noise", urgency, deadline,
-            extra.get("satisfaction"), extra.get("assignee"), None, None)
+    return (
+        uuid.uuid4(),
+        when,
+        case_id,
+        district,
+        type_,
+        "noise",
+        urgency,
+        deadline,
+        extra.get("satisfaction"),
+        extra.get("assignee"),
+        None,
+        None,
+    )
 
 
 def test_case_kpis_per_district_and_city(seeded_url):
     write(seeded_url, CASE_EVENTS, [case_event(c, *step) for c in CASES for step in CASES[c]])
     with psycopg.connect(seeded_url) as conn:
         kpis = queries.case_kpis(conn, since=at(0), now=NOW)
-    assert kpis["510104"] == queries.CaseKpis("510104", opened=4, resolution_rate=0.5, on_time_rate=0.5,
-                                              satisfaction_rate=0.5, open_cases=2, overdue=1, open_emergencies=1)
-    assert kpis["510105"] == queries.CaseKpis("510105", opened=1, resolution_rate=1.0, on_time_rate=1.0,
-                                              satisfaction_rate=None, open_cases=1, overdue=1, open_emergencies=0)
-    assert kpis[None] == queries.CaseKpis(None, opened=5, resolution_rate=0.6, on_time_rate=pytest.approx(2 / 3),
-                                          satisfaction_rate=0.5, open_cases=3, overdue=2, open_emergencies=1)
+    assert kpis["510104"] == queries.CaseKpis(
+        "510104",
+        opened=4,
+        resolution_rate=0.5,
+        on_time_rate=0.5,
+        satisfaction_rate=0.5,
+        open_cases=2,
+        overdue=1,
+        open_emergencies=1,
+    )
+    assert kpis["510105"] == queries.CaseKpis(
+        "510105",
+        opened=1,
+        resolution_rate=1.0,
+        on_time_rate=1.0,
+        satisfaction_rate=None,
+        open_cases=1,
+        overdue=1,
+        open_emergencies=0,
+    )
+    assert kpis[None] == queries.CaseKpis(
+        None,
+        opened=5,
+        resolution_rate=0.6,
+        on_time_rate=pytest.approx(2 / 3),
+        satisfaction_rate=0.5,
+        open_cases=3,
+        overdue=2,
+        open_emergencies=1,
+    )
 
 
 def test_device_status_per_district(seeded_url, registry):
     cams, sensors = registry
     in_core = [c for c, d in zip(cams.ids, cams.district, strict=True) if d == "510104"][:3]
-    write(seeded_url, CAMERA_STATUS, [
-        (uuid.uuid4(), NOW, in_core[0], "510104", "online"),
-        (uuid.uuid4(), NOW, in_core[1], "510104", "offline"),
-        (uuid.uuid4(), NOW, in_core[2], "510104", "fault"),
-    ])
-    core_sensors = [(s, k) for s, d, k in zip(sensors.ids, sensors.district, sensors.kind, strict=True) if d == "510104"]
-    fresh = [(uuid.uuid4(), NOW - timedelta(minutes=5), s, "510104", k, 1.0, "m") for s, k in core_sensors[:2]]
-    stale = [(uuid.uuid4(), NOW - timedelta(minutes=20), s, "510104", k, 1.0, "m") for s, k in core_sensors[2:3]]
+    write(
+        seeded_url,
+        CAMERA_STATUS,
+        [
+            (uuid.uuid4(), NOW, in_core[0], "510104", "online"),
+            (uuid.uuid4(), NOW, in_core[1], "510104", "offline"),
+            (uuid.uuid4(), NOW, in_core[2], "510104", "fault"),
+        ],
+    )
+    core_sensors = [
+        (s, k) for s, d, k in zip(sensors.ids, sensors.district, sensors.kind, strict=True) if d == "510104"
+    ]
+    fresh = [
+        (uuid.uuid4(), NOW - timedelta(minutes=5), s, "510104", k, 1.0, "m") for s, k in core_sensors[:2]
+    ]
+    stale = [
+        (uuid.uuid4(), NOW - timedelta(minutes=20), s, "510104", k, 1.0, "m") for s, k in core_sensors[2:3]
+    ]
     write(seeded_url, READINGS, fresh + stale)
     with psycopg.connect(seeded_url) as conn:
         rows = {r["district"]: r for r in queries.device_status(conn, now=NOW)}
@@ -142,7 +200,10 @@ def test_device_status_per_district(seeded_url, registry):
     assert (core["cameras_online"], core["cameras_offline"], core["cameras_fault"]) == (1, 1, 1)
     assert core["cameras_unknown"] == total_cams - 3
     assert (core["sensors"], core["sensors_reporting"], core["sensors_silent"]) == (
-        len(core_sensors), 2, len(core_sensors) - 2)
+        len(core_sensors),
+        2,
+        len(core_sensors) - 2,
+    )
 
 
 def test_plain_mode_prunes_past_retention(seeded_url):

@@ -19,8 +19,20 @@ START = END - timedelta(minutes=15)
 
 
 def created(when, district="510104", case_id=None):
-    return (uuid.uuid4(), when, case_id or f"c-{uuid.uuid4().hex[:8]}", district, "created", "noise", "normal",
-            when + timedelta(hours=4), None, None, None, None)
+    return (
+        uuid.uuid4(),
+        when,
+        case_id or f"c-{uuid.uuid4().hex[:8]}",
+        district,
+        "created",
+        "noise",
+        "normal",
+        when + timedelta(hours=4),
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def write_cases(url, rows):
@@ -29,7 +41,10 @@ def write_cases(url, rows):
 
 
 def test_history_buckets_are_the_same_hour_of_previous_weeks():
-    assert history_buckets(END, 2) == [datetime(2026, 11, 16, 9, tzinfo=UTC), datetime(2026, 11, 9, 9, tzinfo=UTC)]
+    assert history_buckets(END, 2) == [
+        datetime(2026, 11, 16, 9, tzinfo=UTC),
+        datetime(2026, 11, 9, 9, tzinfo=UTC),
+    ]
     on_the_hour = datetime(2026, 11, 23, 10, tzinfo=UTC)  # window [09:45, 10:00) belongs to 09:00
     assert history_buckets(on_the_hour, 1) == [datetime(2026, 11, 16, 9, tzinfo=UTC)]
 

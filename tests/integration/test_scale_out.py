@@ -26,14 +26,26 @@ def assigned(log) -> set[str]:
 
 
 def test_two_workers_share_partitions_and_the_leader_computes_each_window_once(
-        bootstrap, seeded_url, registry, fast_config, tmp_path):  # noqa: F811
+    bootstrap, seeded_url, registry, fast_config, tmp_path  # noqa: F811 - the imported fixture
+):
     ensure_topics(bootstrap, PARTITIONS)
     group = f"pair-{uuid.uuid4().hex[:8]}"
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    workers = [start_citybrain(["worker"], log, kafka_bootstrap=bootstrap, database_url=seeded_url,
-                               worker_id=group, partitions=PARTITIONS, config_dir=fast_config, batch_within_s=0.2)
-               for log in logs]
+    workers = [
+        start_citybrain(
+            ["worker"],
+            log,
+            kafka_bootstrap=bootstrap,
+            database_url=seeded_url,
+            worker_id=group,
+            partitions=PARTITIONS,
+            config_dir=fast_config,
+            batch_within_s=0.2,
+        )
+        for log in logs
+    ]
     try:
+
         def split():
             a, b = assigned(logs[0]), assigned(logs[1])
             return a and b and not a & b and len(a | b) == 3 * PARTITIONS and (a, b)
@@ -52,9 +64,22 @@ def test_two_workers_share_partitions_and_the_leader_computes_each_window_once(
                 return conn.execute("SELECT count(*), count(DISTINCT event_id) FROM camera_status").fetchone()
 
         wait_until(lambda: stored() == (400, 400), 60, 0.5, "every event stored once")
-        final = wait_until(lambda: [r for r in (DistrictRisk.model_validate_json(m.value)
-                                                for m in read_topic(bootstrap, Topic.RISK.value, PARTITIONS))
-                                    if r.final] or None, 60, 1.0, "final windows")
+        final = wait_until(
+            lambda: (
+                [
+                    r
+                    for r in (
+                        DistrictRisk.model_validate_json(m.value)
+                        for m in read_topic(bootstrap, Topic.RISK.value, PARTITIONS)
+                    )
+                    if r.final
+                ]
+                or None
+            ),
+            60,
+            1.0,
+            "final windows",
+        )
         per_window = Counter((r.district, r.window_s, r.event_time) for r in final)
         assert max(per_window.values()) == 1, "a window was computed by both workers"
         assert all(w.poll() is None for w in workers)

@@ -14,18 +14,26 @@ def test_keys_land_on_the_partitions_kafka_python_would_choose():
         key = f"S{i:06d}".encode()
         for n in (1, 4, 12):
             parts = list(range(n))
-            assert ours(key, parts, parts) == (murmur2(key) & 0x7FFFFFFF) % n  # kafka-python's (and Java's) rule
+            assert (
+                ours(key, parts, parts) == (murmur2(key) & 0x7FFFFFFF) % n
+            )  # kafka-python's (and Java's) rule
 
 
 def test_simulate_sustains_a_high_rate(bootstrap):
     ensure_topics(bootstrap, 2)
-    result = run_citybrain(["simulate", "--rate", "20000", "--duration", "3"], timeout=90,
-                           kafka_bootstrap=bootstrap, partitions=2)
+    result = run_citybrain(
+        ["simulate", "--rate", "20000", "--duration", "3"],
+        timeout=90,
+        kafka_bootstrap=bootstrap,
+        partitions=2,
+    )
     assert result.returncode == 0, result.stderr
     sent = int(result.stdout.split()[1].replace(",", ""))
     assert sent >= 0.9 * 20000 * 3
-    on_topics = sum(len(read_topic(bootstrap, t.value, 2)) for t in (Topic.READINGS, Topic.CAMERA_STATUS,
-                                                                       Topic.CASE_EVENTS))
+    on_topics = sum(
+        len(read_topic(bootstrap, t.value, 2))
+        for t in (Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS)
+    )
     assert on_topics == sent
 
 
@@ -47,8 +55,9 @@ def test_the_publisher_counts_events_sent_per_topic(bootstrap):
         publisher = BatchPublisher(bootstrap)
         await publisher.start()
         try:
-            return await publisher.publish([(Topic.READINGS.value, b"S1", b"{}")] * 5
-                                           + [(Topic.CASE_EVENTS.value, b"C1", b"{}")] * 3)
+            return await publisher.publish(
+                [(Topic.READINGS.value, b"S1", b"{}")] * 5 + [(Topic.CASE_EVENTS.value, b"C1", b"{}")] * 3
+            )
         finally:
             await publisher.stop()
 

@@ -25,8 +25,10 @@ def _record(url: str, error: str | None) -> None:
 
 def _storage_alerts(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT status, severity, labels->>'job', labels->>'state', title FROM alerts"
-                            " WHERE rule_id = 'storage_job_failing'").fetchall()
+        return conn.execute(
+            "SELECT status, severity, labels->>'job', labels->>'state', title FROM alerts"
+            " WHERE rule_id = 'storage_job_failing'"
+        ).fetchall()
 
 
 def test_a_failing_storage_task_opens_an_alert_that_clears_when_it_succeeds_again(seeded_url):

@@ -30,8 +30,11 @@ def refresh_up_to(url: str, end: datetime) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for view, bucket in (("readings_1m", "minute"), ("readings_1h", "hour")):
             window_end = end.replace(second=0, microsecond=0, **({"minute": 0} if bucket == "hour" else {}))
-            conn.execute(sql.SQL("CALL refresh_continuous_aggregate({}, NULL, {}::timestamptz)")
-                         .format(sql.Literal(view), sql.Literal(window_end)))
+            conn.execute(
+                sql.SQL("CALL refresh_continuous_aggregate({}, NULL, {}::timestamptz)").format(
+                    sql.Literal(view), sql.Literal(window_end)
+                )
+            )
 
 
 def test_rows_stored_five_hours_late_reach_the_1m_and_1h_rollups(seeded_url):
@@ -47,22 +50,34 @@ def test_rows_stored_five_hours_late_reach_the_1m_and_1h_rollups(seeded_url):
         late = [reading(late_minute + timedelta(seconds=s), v) for s, v in ((10, 10), (20, 20), (30, 30))]
         assert writer.write(late).inserted == 3
         assert writer.write(late).inserted == 0  # a replay of the backlog adds nothing, queues nothing
-        queued = conn.execute("SELECT table_name, range_start, range_end FROM rollup_refresh_queue").fetchall()
+        queued = conn.execute(
+            "SELECT table_name, range_start, range_end FROM rollup_refresh_queue"
+        ).fetchall()
         if timescale:
             assert queued == [("readings", late_hour, late_hour + timedelta(hours=1))]
             # below the watermark and outside the refresh policy's window: not in the rollup yet
-            assert queries.district_series(conn, "readings", "510104", late_minute,
-                                           late_minute + timedelta(minutes=1), "1m") == []
+            assert (
+                queries.district_series(
+                    conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1), "1m"
+                )
+                == []
+            )
         else:
             assert queued == []  # plain rollups are exact already
 
     assert maintenance.refresh_late_rollups(seeded_url) == (1 if timescale else 0)
 
     with psycopg.connect(seeded_url) as conn:
-        minute = queries.district_series(conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1))
-        hour = queries.district_series(conn, "readings", "510104", late_hour, late_hour + timedelta(hours=1), "1h")
+        minute = queries.district_series(
+            conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1)
+        )
+        hour = queries.district_series(
+            conn, "readings", "510104", late_hour, late_hour + timedelta(hours=1), "1h"
+        )
         assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 0
-    assert [(r["bucket"], r["n"], r["value_avg"], r["value_max"]) for r in minute] == [(late_minute, 3, 20.0, 30.0)]
+    assert [(r["bucket"], r["n"], r["value_avg"], r["value_max"]) for r in minute] == [
+        (late_minute, 3, 20.0, 30.0)
+    ]
     assert [(r["bucket"], r["n"], r["value_avg"]) for r in hour] == [(late_hour, 3, 20.0)]
 
 
@@ -94,8 +109,13 @@ def test_plain_mode_job_health_lists_the_workers_prune_with_its_last_run(seeded_
     assert maintenance.run_prune(seeded_url, STORAGE) == 0
     with psycopg.connect(seeded_url) as conn:
         [prune] = job_health(conn)
-    assert (prune.source, prune.job, prune.last_status, prune.total_runs, prune.total_failures) == \
-        ("citybrain", "retention_prune", "success", 1, 0)
+    assert (prune.source, prune.job, prune.last_status, prune.total_runs, prune.total_failures) == (
+        "citybrain",
+        "retention_prune",
+        "success",
+        1,
+        0,
+    )
     assert prune.scheduled and prune.schedule_s == maintenance.PRUNE_EVERY_S
     assert 0 <= prune.last_success_age_s < 60 and prune.healthy and prune.last_error is None
 
@@ -111,7 +131,9 @@ def test_plain_mode_job_health_lists_the_workers_prune_with_its_last_run(seeded_
     assert prune_after.failing and not prune_after.healthy
     assert "No space left" in prune_after.last_error
     assert prune_after.last_success == prune.last_success  # the last success is still known
-    assert maintenance.refresh_late_rollups(seeded_url) == 0  # TimescaleDB only: nothing to do, nothing recorded
+    assert (
+        maintenance.refresh_late_rollups(seeded_url) == 0
+    )  # TimescaleDB only: nothing to do, nothing recorded
     with psycopg.connect(seeded_url) as conn:
         assert [j.job for j in job_health(conn)] == ["retention_prune"]
 
@@ -196,6 +218,7 @@ def _is_dead(conn) -> bool:
 # names and columns: they check how citybrain composes and reads its SQL, not TimescaleDB itself (that is
 # tests/integration/test_timescale.py, against a real server).
 
+
 def pretend_timescale(monkeypatch, *modules):
     for module in modules:
         monkeypatch.setattr(f"citybrain.store.{module}.storage_mode", lambda conn: "timescale")
@@ -205,19 +228,27 @@ def test_late_ranges_are_queued_by_hour_and_refreshed_1m_then_1h(seeded_url, mon
     plain_only(seeded_url)
     pretend_timescale(monkeypatch, "writer", "maintenance")
     with psycopg.connect(seeded_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE refresh_calls (n serial, view text, window_start timestamptz, window_end timestamptz)")
+        conn.execute(
+            "CREATE TABLE refresh_calls (n serial, view text, window_start timestamptz, window_end timestamptz)"
+        )
         # refresh_continuous_aggregate(continuous_aggregate REGCLASS, window_start, window_end): commits inside,
         # so it only runs outside a transaction block, as TimescaleDB's does
-        conn.execute("CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
-                     " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO refresh_calls (view, window_start, window_end)"
-                     " VALUES (cagg::text, s, e); COMMIT; END $$")
+        conn.execute(
+            "CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
+            " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO refresh_calls (view, window_start, window_end)"
+            " VALUES (cagg::text, s, e); COMMIT; END $$"
+        )
     now = datetime.now(UTC)
     hour = (now - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
     with psycopg.connect(seeded_url) as conn:
         writer = BatchWriter(conn, READINGS)
-        writer.write([reading(hour + timedelta(minutes=5), 1), reading(hour + timedelta(hours=1, minutes=59), 2)])
+        writer.write(
+            [reading(hour + timedelta(minutes=5), 1), reading(hour + timedelta(hours=1, minutes=59), 2)]
+        )
         writer.write([reading(hour + timedelta(hours=1, minutes=30), 3)])  # inside the first range
-        writer.write([reading(hour + timedelta(hours=2, minutes=10), 6)])  # the next hour: touches the first range
+        writer.write(
+            [reading(hour + timedelta(hours=2, minutes=10), 6)]
+        )  # the next hour: touches the first range
         writer.write([reading(hour - timedelta(days=2), 4)])
         writer.write([reading(now - timedelta(minutes=20), 5)])  # the refresh policy's own window: not queued
         assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 4
@@ -228,7 +259,9 @@ def test_late_ranges_are_queued_by_hour_and_refreshed_1m_then_1h(seeded_url, mon
         assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 0
         # its runs are TimescaleDB's job statistics, not a task of the worker's
         assert [j for j in job_health(conn) if j.source == "citybrain"] == []
-        assert conn.execute("SELECT pg_try_advisory_lock(%s)", (maintenance._LOCK,)).fetchone()[0]  # let go of
+        assert conn.execute("SELECT pg_try_advisory_lock(%s)", (maintenance._LOCK,)).fetchone()[
+            0
+        ]  # let go of
     two_days_ago = hour - timedelta(days=2)
     assert calls == [  # merged where they overlap or touch, oldest first, 1-minute views before hourly ones
         ("readings_1m", two_days_ago, two_days_ago + timedelta(hours=1)),
@@ -243,15 +276,19 @@ def test_a_failed_refresh_keeps_its_ranges_and_lets_go_of_the_lock(seeded_url, m
     plain_only(seeded_url)
     pretend_timescale(monkeypatch, "writer", "maintenance")
     with psycopg.connect(seeded_url, autocommit=True) as conn:
-        conn.execute("CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
-                     " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cannot refresh %', cagg; END $$")
+        conn.execute(
+            "CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
+            " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cannot refresh %', cagg; END $$"
+        )
     with psycopg.connect(seeded_url) as conn:
         BatchWriter(conn, READINGS).write([reading(datetime.now(UTC) - timedelta(hours=5), 1)])
     for _ in range(2):  # the lock is let go of after a failure: the next run tries again
         with pytest.raises(psycopg.errors.RaiseException, match="cannot refresh readings_1m"):
             maintenance.refresh_late_rollups(seeded_url)
     with psycopg.connect(seeded_url) as conn:
-        assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 1  # tried again next time
+        assert (
+            conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 1
+        )  # tried again next time
 
 
 STAND_IN_VIEWS = """
@@ -291,10 +328,15 @@ def test_timescaledb_job_health_maps_views_errors_and_never_run_jobs(seeded_url,
         jobs = {j.job: j for j in job_health(conn) if j.source == "timescaledb"}
     assert sorted(jobs) == ["1000", "1001", "1002"]  # TimescaleDB's own jobs (ids below 1000) are not ours
     refresh, compression, retention = jobs["1000"], jobs["1001"], jobs["1002"]
-    assert (refresh.relation, refresh.kind, refresh.last_status) == \
-        ("readings_1m", "policy_refresh_continuous_aggregate", "failed")  # the view, not its hypertable
+    assert (refresh.relation, refresh.kind, refresh.last_status) == (
+        "readings_1m",
+        "policy_refresh_continuous_aggregate",
+        "failed",
+    )  # the view, not its hypertable
     assert refresh.failing and refresh.total_failures == 4 and refresh.last_success is None
     assert refresh.last_error == "canceling statement due to lock timeout"  # the newest error
     assert (compression.relation, compression.last_status, compression.next_start) == ("readings", None, None)
-    assert compression.overdue  # registered a day ago (policies applied), never run: no background worker took it
+    assert (
+        compression.overdue
+    )  # registered a day ago (policies applied), never run: no background worker took it
     assert retention.healthy and retention.last_error is None and 3500 < retention.last_success_age_s < 3700

@@ -27,10 +27,18 @@ def count(url: str, table: str) -> int:
 def test_migrate_twice_changes_nothing(database_url):
     mode = "timescale" if "timescale" in database_url_mode(database_url) else "plain"
     other = "plain" if mode == "timescale" else "timescale"
-    shipped = sorted(p.name for p in (Path(citybrain.store.__file__).parent / "migrations").glob("*.sql")
-                     if f".{other}." not in p.name)
-    assert shipped[:5] == ["001_core.sql", f"002_rollups.{mode}.sql", "003_indicators.sql",
-                           f"004_indicators_storage.{mode}.sql", "005_alerts.sql"]
+    shipped = sorted(
+        p.name
+        for p in (Path(citybrain.store.__file__).parent / "migrations").glob("*.sql")
+        if f".{other}." not in p.name
+    )
+    assert shipped[:5] == [
+        "001_core.sql",
+        f"002_rollups.{mode}.sql",
+        "003_indicators.sql",
+        f"004_indicators_storage.{mode}.sql",
+        "005_alerts.sql",
+    ]
     assert migrate(database_url) == shipped  # every file of this mode, in order
     with psycopg.connect(database_url) as conn:
         before = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
@@ -99,9 +107,20 @@ def test_camera_state_follows_the_newest_event_in_any_order(seeded_url):
 
 
 def case_row(type_, minutes, **over):
-    row = dict(event_id=uuid.uuid4(), event_time=NOW + timedelta(minutes=minutes), case_id="case-1",
-               district="510104", type=type_, category="noise", urgency="emergency",
-               deadline=NOW + timedelta(minutes=30), satisfaction=None, assignee=None, lon=104.08, lat=30.65)
+    row = dict(
+        event_id=uuid.uuid4(),
+        event_time=NOW + timedelta(minutes=minutes),
+        case_id="case-1",
+        district="510104",
+        type=type_,
+        category="noise",
+        urgency="emergency",
+        deadline=NOW + timedelta(minutes=30),
+        satisfaction=None,
+        assignee=None,
+        lon=104.08,
+        lat=30.65,
+    )
     row.update(over)
     return tuple(row.values())
 
@@ -123,6 +142,14 @@ def test_case_state_converges_whatever_the_delivery_order(seeded_url, order):
             "SELECT status, assignee, satisfaction, opened_at, assigned_at, resolved_at, closed_at, deadline"
             " FROM cases WHERE case_id = 'case-1'"
         ).fetchone()
-    assert row == ("closed", "grid-007", 5, NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=20),
-                   NOW + timedelta(minutes=25), NOW + timedelta(minutes=30))
+    assert row == (
+        "closed",
+        "grid-007",
+        5,
+        NOW,
+        NOW + timedelta(minutes=5),
+        NOW + timedelta(minutes=20),
+        NOW + timedelta(minutes=25),
+        NOW + timedelta(minutes=30),
+    )
     assert count(seeded_url, "case_events") == 4

@@ -18,7 +18,9 @@ from tests.helpers import wait_until
 from tests.integration.test_read_api import READINGS_ROWS, at
 from tests.integration.test_storage_ops import reading, refresh_up_to
 
-pytestmark = pytest.mark.skipif(not TIMESCALE_URL, reason="needs CITYBRAIN_TEST_TIMESCALE_URL (a TimescaleDB server)")
+pytestmark = pytest.mark.skipif(
+    not TIMESCALE_URL, reason="needs CITYBRAIN_TEST_TIMESCALE_URL (a TimescaleDB server)"
+)
 
 
 @pytest.fixture
@@ -31,7 +33,9 @@ def ts_url(seeded_url):
 
 def test_raw_tables_are_hypertables(ts_url):
     with psycopg.connect(ts_url) as conn:
-        names = {r[0] for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")}
+        names = {
+            r[0] for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
+        }
     assert {"readings", "camera_status", "case_events"} <= names
 
 
@@ -84,10 +88,13 @@ def test_every_policy_job_runs_and_reports_its_health(ts_url):
 
 def test_a_failing_job_is_reported_with_its_error(ts_url):
     with psycopg.connect(ts_url, autocommit=True) as conn:
-        conn.execute("CREATE PROCEDURE citybrain_test_fails(job_id int, config jsonb) LANGUAGE plpgsql AS $$"
-                     " BEGIN RAISE EXCEPTION 'storage job test failure'; END $$")
-        job_id = conn.execute("SELECT add_job('citybrain_test_fails', INTERVAL '1 hour', initial_start => now())"
-                              ).fetchone()[0]
+        conn.execute(
+            "CREATE PROCEDURE citybrain_test_fails(job_id int, config jsonb) LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'storage job test failure'; END $$"
+        )
+        job_id = conn.execute(
+            "SELECT add_job('citybrain_test_fails', INTERVAL '1 hour', initial_start => now())"
+        ).fetchone()[0]
 
     def failing():
         with psycopg.connect(ts_url) as conn:
@@ -100,13 +107,17 @@ def test_a_failing_job_is_reported_with_its_error(ts_url):
 
 def test_compression_covers_rollups_and_indicators_and_orders_by_event_id(ts_url):
     with psycopg.connect(ts_url) as conn:
-        caggs = dict(conn.execute(
-            "SELECT view_name::text, compression_enabled FROM timescaledb_information.continuous_aggregates"
-        ).fetchall())
-        orderby = dict(conn.execute(
-            "SELECT hypertable::text, orderby FROM timescaledb_information.hypertable_compression_settings"
-            " WHERE hypertable::text IN ('readings', 'camera_status', 'case_events', 'indicators')"
-        ).fetchall())
+        caggs = dict(
+            conn.execute(
+                "SELECT view_name::text, compression_enabled FROM timescaledb_information.continuous_aggregates"
+            ).fetchall()
+        )
+        orderby = dict(
+            conn.execute(
+                "SELECT hypertable::text, orderby FROM timescaledb_information.hypertable_compression_settings"
+                " WHERE hypertable::text IN ('readings', 'camera_status', 'case_events', 'indicators')"
+            ).fetchall()
+        )
         current, newest = conn.execute(
             "SELECT e.extversion, a.default_version FROM pg_extension e"
             " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'timescaledb'"
@@ -128,7 +139,8 @@ def test_late_rows_reach_the_rollups_through_the_owners_job_not_the_application_
         me = conn.execute("SELECT current_user::text").fetchone()[0]
         [(job_id, owner, schedule)] = conn.execute(
             "SELECT job_id, owner::text, schedule_interval FROM timescaledb_information.jobs"
-            " WHERE proc_name = 'citybrain_refresh_late_rollups'").fetchall()
+            " WHERE proc_name = 'citybrain_refresh_late_rollups'"
+        ).fetchall()
     assert owner == me and schedule == timedelta(minutes=1)
 
     now = datetime.now(UTC)
@@ -138,17 +150,26 @@ def test_late_rows_reach_the_rollups_through_the_owners_job_not_the_application_
         BatchWriter(conn, READINGS).write([reading(now - timedelta(minutes=10), 1.0)])
     refresh_up_to(ts_url, now)  # the watermark passes the late rows' time, as in a running system
     with psycopg.connect(app_url) as conn:
-        BatchWriter(conn, READINGS).write([reading(late_minute + timedelta(seconds=s), v)
-                                           for s, v in ((10, 10), (20, 20), (30, 30))])
+        BatchWriter(conn, READINGS).write(
+            [reading(late_minute + timedelta(seconds=s), v) for s, v in ((10, 10), (20, 20), (30, 30))]
+        )
         assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 1
-        assert queries.district_series(conn, "readings", "510104", late_minute,
-                                       late_minute + timedelta(minutes=1), "1m") == []
+        assert (
+            queries.district_series(
+                conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1), "1m"
+            )
+            == []
+        )
 
     with psycopg.connect(ts_url, autocommit=True) as conn:  # what the scheduler does every minute
         conn.execute("CALL run_job(%s)", (job_id,))
     with psycopg.connect(app_url) as conn:
-        minute = queries.district_series(conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1))
-        hour = queries.district_series(conn, "readings", "510104", late_hour, late_hour + timedelta(hours=1), "1h")
+        minute = queries.district_series(
+            conn, "readings", "510104", late_minute, late_minute + timedelta(minutes=1)
+        )
+        hour = queries.district_series(
+            conn, "readings", "510104", late_hour, late_hour + timedelta(hours=1), "1h"
+        )
         assert conn.execute("SELECT count(*) FROM rollup_refresh_queue").fetchone()[0] == 0
     assert [(r["bucket"], r["n"], r["value_avg"]) for r in minute] == [(late_minute, 3, 20.0)]
     assert [(r["bucket"], r["n"], r["value_avg"]) for r in hour] == [(late_hour, 3, 20.0)]

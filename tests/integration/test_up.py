@@ -16,10 +16,16 @@ from tests.helpers import child_env, free_port, run_citybrain, wait_until
 
 def start_up(tmp_path, **settings):
     log = tmp_path / "up.log"
-    env = child_env(data_dir=tmp_path / "data", dashboard_port=free_port(), broker_port=free_port(),
-                    sim_rate=50, **settings)
-    proc = subprocess.Popen([sys.executable, "-m", "citybrain", "up"], stdout=open(log, "wb"),
-                            stderr=subprocess.STDOUT, env=env)
+    env = child_env(
+        data_dir=tmp_path / "data",
+        dashboard_port=free_port(),
+        broker_port=free_port(),
+        sim_rate=50,
+        **settings,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citybrain", "up"], stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env
+    )
     return proc, log
 
 
@@ -36,8 +42,11 @@ def url_when_up(proc, log) -> str:
 
 def leftovers(pids: set[int], data_dir) -> list[str]:
     alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-    postgres = [p.pid for p in psutil.process_iter(["cmdline"])
-                if p.info["cmdline"] and any(str(data_dir) in part for part in p.info["cmdline"])]
+    postgres = [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and any(str(data_dir) in part for part in p.info["cmdline"])
+    ]
     return [f"pid {p}" for p in alive + postgres]
 
 
@@ -101,8 +110,12 @@ def test_dashboard_port_in_use_is_named(tmp_path):
 
 
 def test_unreachable_external_database_is_named(tmp_path):
-    result = run_citybrain(["up"], data_dir=tmp_path / "data", dashboard_port=free_port(),
-                           database_url=f"postgresql://citybrain@/citybrain?host={tmp_path}&connect_timeout=1")
+    result = run_citybrain(
+        ["up"],
+        data_dir=tmp_path / "data",
+        dashboard_port=free_port(),
+        database_url=f"postgresql://citybrain@/citybrain?host={tmp_path}&connect_timeout=1",
+    )
     assert result.returncode == 2
     assert "database citybrain@" in result.stderr and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -111,8 +124,13 @@ def test_unreachable_external_database_is_named(tmp_path):
 
 def test_unreachable_external_broker_is_named_and_the_embedded_database_stopped(tmp_path):
     data_dir = tmp_path / "data"
-    result = run_citybrain(["up"], timeout=120, data_dir=data_dir, dashboard_port=free_port(),
-                           kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    result = run_citybrain(
+        ["up"],
+        timeout=120,
+        data_dir=data_dir,
+        dashboard_port=free_port(),
+        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+    )
     assert result.returncode == 2
     assert "Kafka broker 127.0.0.1:" in result.stderr and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -121,7 +139,9 @@ def test_unreachable_external_broker_is_named_and_the_embedded_database_stopped(
 
 def test_a_child_that_dies_is_named_with_its_last_words(tmp_path):
     supervisor = Supervisor(tmp_path, env={})
-    child = supervisor.start("worker", [sys.executable, "-c", "print('cannot join group'); raise SystemExit(3)"])
+    child = supervisor.start(
+        "worker", [sys.executable, "-c", "print('cannot join group'); raise SystemExit(3)"]
+    )
     child.proc.wait(10)
     with pytest.raises(StartupError) as err:
         supervisor.check()
@@ -136,7 +156,9 @@ def test_a_bad_config_file_stops_up_before_anything_starts(tmp_path):
 
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config)
-    rules = (config / "rules.yaml").read_text(encoding="utf-8").replace("    above: 25\n", "    above: lots\n", 1)
+    rules = (
+        (config / "rules.yaml").read_text(encoding="utf-8").replace("    above: 25\n", "    above: lots\n", 1)
+    )
     (config / "rules.yaml").write_text(rules, encoding="utf-8")
     result = run_citybrain(["up"], data_dir=tmp_path / "data", dashboard_port=free_port(), config_dir=config)
     assert result.returncode == 2

@@ -24,11 +24,20 @@ from tests.integration.conftest import PASSWORD, offline_page, sign_in, start_da
 
 ROTATE_S = 2
 AT_RISK = {  # district → (level, score, floor)
-    "510116": ("orange", 21.0, "water_over_warning_line"), "510104": ("red", 81.0, None),
-    "510107": ("orange", 55.0, None), "510105": ("yellow", 31.0, None), "510106": ("yellow", 18.0, "camera_outage"),
-    "510108": ("blue", 14.0, None), "510112": ("blue", 13.0, None), "510113": ("blue", 9.0, "open_emergency"),
-    "510114": ("yellow", 27.0, None), "510115": ("blue", 12.5, None), "510117": ("blue", 12.0, None),
-    "510118": ("yellow", 26.0, None), "510121": ("blue", 16.0, None), "510129": ("blue", 15.0, None),
+    "510116": ("orange", 21.0, "water_over_warning_line"),
+    "510104": ("red", 81.0, None),
+    "510107": ("orange", 55.0, None),
+    "510105": ("yellow", 31.0, None),
+    "510106": ("yellow", 18.0, "camera_outage"),
+    "510108": ("blue", 14.0, None),
+    "510112": ("blue", 13.0, None),
+    "510113": ("blue", 9.0, "open_emergency"),
+    "510114": ("yellow", 27.0, None),
+    "510115": ("blue", 12.5, None),
+    "510117": ("blue", 12.0, None),
+    "510118": ("yellow", 26.0, None),
+    "510121": ("blue", 16.0, None),
+    "510129": ("blue", 15.0, None),
 }
 QUIET = ("510131", "510181", "510182", "510183", "510184", "510185")
 
@@ -58,8 +67,12 @@ class Feed:
             writer = BatchWriter(conn, READINGS)
             while not self._stop.is_set():
                 now = datetime.now(UTC)
-                writer.write([(uuid.uuid4(), now, s.ids[i], s.district[i], s.kind[i], 1.0, "m")
-                              for i in range(len(s.ids))])
+                writer.write(
+                    [
+                        (uuid.uuid4(), now, s.ids[i], s.district[i], s.kind[i], 1.0, "m")
+                        for i in range(len(s.ids))
+                    ]
+                )
                 self._stop.wait(0.5)
 
 
@@ -68,25 +81,43 @@ def seed_city_state(url: str) -> None:
     with psycopg.connect(url) as conn:
         for district, (level, score, floor) in AT_RISK.items():
             contributions = {"camera_offline_ratio": score * 0.6, "case_pressure": score * 0.4}
-            conn.execute("INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values,"
-                         " contributions, floor) VALUES (%s, %s, 900, %s, %s, false, '{}', %s, %s)",
-                         (now + timedelta(seconds=30), district, score, level, json.dumps(contributions), floor))
+            conn.execute(
+                "INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values,"
+                " contributions, floor) VALUES (%s, %s, 900, %s, %s, false, '{}', %s, %s)",
+                (now + timedelta(seconds=30), district, score, level, json.dumps(contributions), floor),
+            )
         for district in QUIET:
-            conn.execute("INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values,"
-                         " contributions) VALUES (%s, %s, 900, 2, 'normal', false, '{}', '{}')",
-                         (now + timedelta(seconds=30), district))
-        alerts = [("critical", "510116", "water_over_red_line", "active", False, 3, 6.5),
-                  ("critical", "510104", "district_risk_red", "active", False, 12, 81),
-                  ("major", "510107", "district_risk_orange", "active", True, 25, 55),
-                  ("major", "510106", "camera_outage_cluster", "cleared", False, 40, 0.24),
-                  ("minor", "510114", "camera_offline", "active", False, 55, 1800)]
+            conn.execute(
+                "INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values,"
+                " contributions) VALUES (%s, %s, 900, 2, 'normal', false, '{}', '{}')",
+                (now + timedelta(seconds=30), district),
+            )
+        alerts = [
+            ("critical", "510116", "water_over_red_line", "active", False, 3, 6.5),
+            ("critical", "510104", "district_risk_red", "active", False, 12, 81),
+            ("major", "510107", "district_risk_orange", "active", True, 25, 55),
+            ("major", "510106", "camera_outage_cluster", "cleared", False, 40, 0.24),
+            ("minor", "510114", "camera_offline", "active", False, 55, 1800),
+        ]
         for i, (severity, district, rule, status, acked, minutes, value) in enumerate(alerts):
             conn.execute(
                 "INSERT INTO alerts (dedup_key, rule_id, scope, severity, district, title, labels, status,"
                 " acknowledged, opened_at, last_seen, value) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (f"k{i}", rule, district, severity, district, f"{rule} in {district}",
-                 json.dumps({"district": district, "kind": "water_level"}), status, acked,
-                 now - timedelta(minutes=minutes), now, value))
+                (
+                    f"k{i}",
+                    rule,
+                    district,
+                    severity,
+                    district,
+                    f"{rule} in {district}",
+                    json.dumps({"district": district, "kind": "water_level"}),
+                    status,
+                    acked,
+                    now - timedelta(minutes=minutes),
+                    now,
+                    value,
+                ),
+            )
         for i in range(60):  # cases today: some resolved (rated), some overdue
             district = list(AT_RISK)[i % 8]
             opened = now - timedelta(minutes=5 + i * 3)
@@ -94,10 +125,22 @@ def seed_city_state(url: str) -> None:
             conn.execute(
                 "INSERT INTO cases (case_id, district, category, urgency, status, deadline, opened_at, resolved_at,"
                 " satisfaction, last_event_time) VALUES (%s, %s, 'road', %s, %s, %s, %s, %s, %s, %s)",
-                (f"c{i}", district, "emergency" if i % 17 == 0 else "normal", "resolved" if resolved else "assigned",
-                 opened + timedelta(hours=1 if i % 5 else 0.05), opened, resolved, 5 if resolved else None, opened))
-        conn.execute("UPDATE cameras SET status = 'offline', status_since = now()"
-                     " WHERE camera_id IN (SELECT camera_id FROM cameras WHERE district = '510106' LIMIT 60)")
+                (
+                    f"c{i}",
+                    district,
+                    "emergency" if i % 17 == 0 else "normal",
+                    "resolved" if resolved else "assigned",
+                    opened + timedelta(hours=1 if i % 5 else 0.05),
+                    opened,
+                    resolved,
+                    5 if resolved else None,
+                    opened,
+                ),
+            )
+        conn.execute(
+            "UPDATE cameras SET status = 'offline', status_since = now()"
+            " WHERE camera_id IN (SELECT camera_id FROM cameras WHERE district = '510106' LIMIT 60)"
+        )
         conn.execute("UPDATE cameras SET status = 'online', status_since = now() WHERE status IS NULL")
 
 
@@ -147,8 +190,11 @@ SIZES = """() => {
 }"""
 
 
-@pytest.mark.parametrize(("viewport", "lang"), [((1920, 1080), "zh"), ((3840, 2160), "zh"), ((1920, 1080), "en")],
-                         ids=["1080p", "4k", "1080p-en"])
+@pytest.mark.parametrize(
+    ("viewport", "lang"),
+    [((1920, 1080), "zh"), ((3840, 2160), "zh"), ((1920, 1080), "en")],
+    ids=["1080p", "4k", "1080p-en"],
+)
 def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, lang, tmp_path):
     _, url = wall
     page, refused = offline_page(browser, viewport)
@@ -157,7 +203,9 @@ def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, l
         page.goto(url + "/?lang=en")
     page.wait_for_function("document.querySelectorAll('.choroplethlocation').length >= 25", timeout=30_000)
     page.wait_for_selector("#kpi-cameras-online", timeout=30_000)
-    page.wait_for_function("document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+    )
     page.wait_for_selector(".panel-risk .page-counter", timeout=30_000)  # the screenshot shows the risk panel
     sizes = page.evaluate(SIZES)
     page.screenshot(path=str(tmp_path / f"wall-{viewport[0]}x{viewport[1]}-{lang}.png"))
@@ -169,8 +217,10 @@ def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, l
     assert sizes["legend_items"] == len(Level) + 1  # five levels and "no data"
     assert sizes["overflowing"] == [] and not sizes["page_scrolls"], sizes
     # the map's own figures: 14 districts at a level, the core drawn again in the inset
-    z = page.evaluate("() => { const d = document.querySelector('#overview-map .js-plotly-plot').data;"
-                      " return Object.fromEntries(d[0].locations.map((c, i) => [c, d[0].z[i]])); }")
+    z = page.evaluate(
+        "() => { const d = document.querySelector('#overview-map .js-plotly-plot').data;"
+        " return Object.fromEntries(d[0].locations.map((c, i) => [c, d[0].z[i]])); }"
+    )
     assert {c for c, v in z.items() if v >= Level.BLUE.rank} == set(AT_RISK)
     assert {z[c] for c in QUIET} == {Level.NORMAL.rank}
     # real figures: cameras online out of all of them, sensors reporting, the alerts themselves
@@ -208,9 +258,22 @@ def test_no_district_is_hidden_the_rotation_pages_through_all_of_them(browser, w
         if len(seen_districts) == len(AT_RISK) and len(panels) == 4:
             break
         page.wait_for_timeout(250)
-    names = {"510104": "锦江区", "510105": "青羊区", "510106": "金牛区", "510107": "武侯区", "510108": "成华区",
-             "510112": "龙泉驿区", "510113": "青白江区", "510114": "新都区", "510115": "温江区", "510116": "双流区",
-             "510117": "郫都区", "510118": "新津区", "510121": "金堂县", "510129": "大邑县"}
+    names = {
+        "510104": "锦江区",
+        "510105": "青羊区",
+        "510106": "金牛区",
+        "510107": "武侯区",
+        "510108": "成华区",
+        "510112": "龙泉驿区",
+        "510113": "青白江区",
+        "510114": "新都区",
+        "510115": "温江区",
+        "510116": "双流区",
+        "510117": "郫都区",
+        "510118": "新津区",
+        "510121": "金堂县",
+        "510129": "大邑县",
+    }
     assert seen_districts == {names[d] for d in AT_RISK}
     assert {"1/3", "2/3", "3/3"} <= counters and "另有 8 项" in mores  # 14 at 6 a page: the rest is said
     assert {f"wall-panel panel-{p}" for p in ("risk", "alerts", "cases", "video")} == panels
@@ -228,7 +291,9 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     proc, url = wall
     page, _ = offline_page(browser, (1920, 1080))
     sign_in(page, url, "wall1")
-    page.wait_for_function("document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+    )
     assert "秒前" in badge(page)["text"] and not badge(page)["banner_on"]
 
     # the feed stalls: red within 10 s (the badge and the whole screen)
@@ -253,7 +318,9 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     took = (datetime.now(UTC) - died).total_seconds()
     print(f"server gone → screen stale after {took:.1f} s")
     state = badge(page)
-    assert took <= 2 * 1 + 0.5 + 2.0, took  # two 1-s intervals, the jitter allowance, the 1-s tick (loaded CI)
+    assert took <= 2 * 1 + 0.5 + 2.0, (
+        took
+    )  # two 1-s intervals, the jitter allowance, the 1-s tick (loaded CI)
     assert "stale" in state["cls"] and state["banner_on"]
     assert state["banner"].startswith("画面已停止更新 · 最后更新 "), state
     page.screenshot(path=str(tmp_path / "wall-stale.png"))

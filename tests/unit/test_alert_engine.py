@@ -8,17 +8,42 @@ from citybrain.alerts.rules import RulesConfig
 from citybrain.settings import PROJECT_ROOT
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-CFG = RulesConfig.model_validate({
-    "rules": [
-        {"id": "water", "type": "sensor_threshold", "severity": "critical", "kind": "water_level", "above": 6.0,
-         "clear_below": 5.5, "hold_s": 0, "clear_hold_s": 120, "escalate_after_s": 300},
-        {"id": "cluster", "type": "camera_cluster", "severity": "major", "min_share": 0.2, "hold_s": 60,
-         "clear_hold_s": 300, "escalate_after_s": 900},
-        {"id": "cam", "type": "camera_offline", "severity": "minor", "offline_for_s": 1800, "hold_s": 0,
-         "clear_hold_s": 0, "escalate_after_s": 3600},
-    ],
-    "inhibit": [{"source": "cluster", "target": "cam", "equal": ["district"]}],
-})
+CFG = RulesConfig.model_validate(
+    {
+        "rules": [
+            {
+                "id": "water",
+                "type": "sensor_threshold",
+                "severity": "critical",
+                "kind": "water_level",
+                "above": 6.0,
+                "clear_below": 5.5,
+                "hold_s": 0,
+                "clear_hold_s": 120,
+                "escalate_after_s": 300,
+            },
+            {
+                "id": "cluster",
+                "type": "camera_cluster",
+                "severity": "major",
+                "min_share": 0.2,
+                "hold_s": 60,
+                "clear_hold_s": 300,
+                "escalate_after_s": 900,
+            },
+            {
+                "id": "cam",
+                "type": "camera_offline",
+                "severity": "minor",
+                "offline_for_s": 1800,
+                "hold_s": 0,
+                "clear_hold_s": 0,
+                "escalate_after_s": 3600,
+            },
+        ],
+        "inhibit": [{"source": "cluster", "target": "cam", "equal": ["district"]}],
+    }
+)
 
 
 class Clock:
@@ -56,7 +81,7 @@ def test_a_sensor_over_its_red_line_opens_a_critical_alert_at_once():
 def test_repeated_triggers_update_the_one_open_alert():
     clock = Clock()
     clock.tick(water(6.4))
-    clock.tick(water(6.2))   # lower: same alert, no new peak
+    clock.tick(water(6.2))  # lower: same alert, no new peak
     [t] = clock.tick(water(6.9))
     assert t.kind is Kind.UPDATE and t.alert.peak == 6.9
     assert clock.kinds() == [Kind.OPEN, Kind.UPDATE]
@@ -68,10 +93,10 @@ def test_hold_time_delays_opening_and_a_gap_restarts_it():
     clock = Clock()
     share = lambda s: Observation("cluster", "510104", Signal.FIRING, s, {"district": "510104"})  # noqa: E731
     assert clock.tick(share(0.3), seconds=30) == []
-    assert clock.tick(seconds=30) == []                 # cleared before the hold ended
-    assert clock.tick(share(0.3), seconds=30) == []     # starts counting again
+    assert clock.tick(seconds=30) == []  # cleared before the hold ended
+    assert clock.tick(share(0.3), seconds=30) == []  # starts counting again
     assert clock.tick(share(0.3), seconds=30) == []
-    [t] = clock.tick(share(0.3))                          # 60 s of continuous firing
+    [t] = clock.tick(share(0.3))  # 60 s of continuous firing
     assert t.kind is Kind.OPEN and t.alert.opened_at == T0 + timedelta(seconds=120)
 
 
@@ -93,9 +118,9 @@ def test_escalation_when_unacknowledged_and_not_after_acknowledgement():
     clock = Clock()
     clock.tick(water(6.4), seconds=299)
     assert clock.tick(water(6.4), seconds=1) == []
-    [t] = clock.tick(water(6.4), seconds=300)            # 300 s after opening
+    [t] = clock.tick(water(6.4), seconds=300)  # 300 s after opening
     assert t.kind is Kind.ESCALATE and t.alert.escalation_level == 1
-    [t] = clock.tick(water(6.4))                          # 600 s: level 2
+    [t] = clock.tick(water(6.4))  # 600 s: level 2
     assert t.alert.escalation_level == 2
     track = clock.tracks["water:iot-1"]
     clock.tracks["water:iot-1"] = replace(track, alert=replace(track.alert, acknowledged=True))
@@ -144,9 +169,9 @@ def test_a_resolved_alert_stays_closed_until_its_condition_has_been_clear_for_th
     key = "water:iot-1"
     clock.tracks[key] = Track(rule_id="water", suppressed=True)  # what resolve() stores
     assert clock.tick(water(6.4)) == []
-    clock.tick(seconds=60)                         # clear for 60 s of the 120 s clear hold
-    assert clock.tick(water(6.6)) == []            # flapping back: still the same episode, stays closed
-    for _ in range(13):                            # clear for 120 s: the episode is over
+    clock.tick(seconds=60)  # clear for 60 s of the 120 s clear hold
+    assert clock.tick(water(6.6)) == []  # flapping back: still the same episode, stays closed
+    for _ in range(13):  # clear for 120 s: the episode is over
         assert clock.tick() == []
     assert key not in clock.tracks
     [t] = clock.tick(water(6.6))
@@ -155,5 +180,13 @@ def test_a_resolved_alert_stays_closed_until_its_condition_has_been_clear_for_th
 
 def test_the_shipped_rules_load():
     cfg = RulesConfig.load(PROJECT_ROOT / "config")
-    assert {r.type for r in cfg.rules} == {"risk_level", "sensor_threshold", "camera_cluster", "camera_offline",
-                                          "case_unassigned", "case_overdue", "no_data", "storage_job_failing"}
+    assert {r.type for r in cfg.rules} == {
+        "risk_level",
+        "sensor_threshold",
+        "camera_cluster",
+        "camera_offline",
+        "case_unassigned",
+        "case_overdue",
+        "no_data",
+        "storage_job_failing",
+    }

@@ -16,10 +16,21 @@ MINOR = Route(receivers=["log"], group_by=("rule", "district"), group_wait_s=60,
 
 def event(alert_id, action="open", camera=None, district="510104", at=T0, **over) -> AlertEvent:
     camera = camera or f"cam-{alert_id:02d}"
-    doc = dict(event_time=at, action=action, actor="citybrain", alert_id=alert_id,
-               dedup_key=f"camera_offline:{camera}", rule_id="camera_offline", severity="minor",
-               title=f"camera {camera} offline for 31 min", district=district, status="active",
-               acknowledged=False, resolved=False, escalation_level=0)
+    doc = dict(
+        event_time=at,
+        action=action,
+        actor="citybrain",
+        alert_id=alert_id,
+        dedup_key=f"camera_offline:{camera}",
+        rule_id="camera_offline",
+        severity="minor",
+        title=f"camera {camera} offline for 31 min",
+        district=district,
+        status="active",
+        acknowledged=False,
+        resolved=False,
+        escalation_level=0,
+    )
     return AlertEvent(**{**doc, **over})
 
 
@@ -30,7 +41,9 @@ def pending(i, at=T0, **kw) -> Pending:
 
 def test_twenty_cameras_offline_in_one_district_are_one_message_after_group_wait():
     outbox = [pending(i, at=T0 + timedelta(seconds=i)) for i in range(1, 21)]
-    assert due(T0 + timedelta(seconds=59), outbox, {}, {"minor": MINOR}) == []   # the group is still collecting
+    assert (
+        due(T0 + timedelta(seconds=59), outbox, {}, {"minor": MINOR}) == []
+    )  # the group is still collecting
     [(message, ids)] = due(T0 + timedelta(seconds=61), outbox, {}, {"minor": MINOR})
     assert message.group_key == "minor|rule=camera_offline|district=510104"
     assert len(message.events) == 20 and ids == list(range(1, 21))
@@ -39,7 +52,10 @@ def test_twenty_cameras_offline_in_one_district_are_one_message_after_group_wait
 def test_groups_split_by_their_labels():
     outbox = [pending(1), pending(2, district="510105"), pending(3)]
     sent = due(T0 + timedelta(minutes=2), outbox, {}, {"minor": MINOR})
-    assert sorted((m.group_key.rsplit("=", 1)[1], ids) for m, ids in sent) == [("510104", [1, 3]), ("510105", [2])]
+    assert sorted((m.group_key.rsplit("=", 1)[1], ids) for m, ids in sent) == [
+        ("510104", [1, 3]),
+        ("510105", [2]),
+    ]
 
 
 def test_news_for_a_group_that_sent_recently_waits_for_group_interval():
@@ -55,16 +71,26 @@ def test_news_for_a_group_that_sent_recently_waits_for_group_interval():
 
 
 def test_one_line_per_alert_where_it_is_now():
-    outbox = [pending(1), Pending(2, pending(1).group_key, T0 + timedelta(seconds=20),
-                                  event(1, action="escalate", escalation_level=1, at=T0 + timedelta(seconds=20)))]
+    outbox = [
+        pending(1),
+        Pending(
+            2,
+            pending(1).group_key,
+            T0 + timedelta(seconds=20),
+            event(1, action="escalate", escalation_level=1, at=T0 + timedelta(seconds=20)),
+        ),
+    ]
     [(message, ids)] = due(T0 + timedelta(minutes=2), outbox, {}, {"minor": MINOR})
     assert [e.action for e in message.events] == ["escalate"] and ids == [1, 2]
 
 
 def test_robot_text_is_chinese_with_district_names_and_links():
     texts = Texts({"510104": "锦江区", "510105": "青羊区"}, "http://wall.example/alerts/{id}")
-    n = Notification("minor|rule=camera_offline|district=510104", "minor",
-                     (event(1), event(2), event(3, action="unmute", muted_for_s=1800)))
+    n = Notification(
+        "minor|rule=camera_offline|district=510104",
+        "minor",
+        (event(1), event(2), event(3, action="unmute", muted_for_s=1800)),
+    )
     text = texts.markdown(n)
     assert text.startswith("### 【一般告警】锦江区 camera_offline（3条）")
     assert "新告警：camera cam-01 offline for 31 min，区县：锦江区" in text
@@ -73,21 +99,26 @@ def test_robot_text_is_chinese_with_district_names_and_links():
 
 
 def test_a_large_group_is_cut_to_fit_the_robot_and_says_how_many_more():
-    n = Notification("minor|rule=camera_offline|district=510104", "minor", tuple(event(i) for i in range(1, 201)))
+    n = Notification(
+        "minor|rule=camera_offline|district=510104", "minor", tuple(event(i) for i in range(1, 201))
+    )
     text = Texts({"510104": "锦江区"}).markdown(n)
     assert len(text.encode()) <= 3800 and text.startswith("### 【一般告警】锦江区 camera_offline（200条）")
     shown = text.count("\n- 新告警")
     assert 20 < shown < 200 and text.endswith(f"另有{200 - shown}条告警，请在值班台查看")
 
 
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("district=510104", Matcher("district", "=", "510104")),
-    ('rule=~"camera_.*"', Matcher("rule", "=~", "camera_.*")),
-    ("severity!=warning", Matcher("severity", "!=", "warning")),
-    ("rule!~gas|water", Matcher("rule", "!~", "gas|water")),
-    ('device=""', Matcher("device", "=", "")),
-    ("title=a=b", Matcher("title", "=", "a=b")),
-])
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("district=510104", Matcher("district", "=", "510104")),
+        ('rule=~"camera_.*"', Matcher("rule", "=~", "camera_.*")),
+        ("severity!=warning", Matcher("severity", "!=", "warning")),
+        ("rule!~gas|water", Matcher("rule", "!~", "gas|water")),
+        ('device=""', Matcher("device", "=", "")),
+        ("title=a=b", Matcher("title", "=", "a=b")),
+    ],
+)
 def test_matcher_syntax(text, parsed):
     assert Matcher.parse(text) == parsed
     assert parse_all([text]) == (parsed,)

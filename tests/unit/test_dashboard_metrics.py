@@ -34,12 +34,21 @@ SCRIPT = textwrap.dedent("""
 
 def test_the_gunicorn_master_serves_the_sum_of_every_dashboard_process(tmp_path):
     port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "CITYBRAIN_METRICS_PORT": str(port - 1), "CITYBRAIN_METRICS_HOST": "127.0.0.1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "CITYBRAIN_METRICS_PORT": str(port - 1),
+        "CITYBRAIN_METRICS_HOST": "127.0.0.1",
+    }
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_999999.db").write_bytes(b"left over from a previous run")
-    run = subprocess.run([sys.executable, "-c", SCRIPT.replace("{port}", str(port))], env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT.replace("{port}", str(port))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert 'citybrain_dashboard_cache_total{result="hit",source="city"} 5.0' in run.stdout, run.stdout
 

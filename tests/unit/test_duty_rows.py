@@ -19,16 +19,33 @@ def ctx() -> Context:
 
 
 def alert(id_, severity, minutes_ago, rule_id="water_over_red_line", **extra) -> dict:
-    row = {"id": id_, "rule_id": rule_id, "severity": severity, "district": "510116", "title": "raw title",
-           "labels": {"district": "510116", "device": "iot-00011", "kind": "water_level"}, "status": "active",
-           "acknowledged": False, "acked_by": None, "assignee": None, "resolved": False, "muted": None,
-           "opened_at": NOW - timedelta(minutes=minutes_ago), "escalation_level": 0, "value": 6.5}
+    row = {
+        "id": id_,
+        "rule_id": rule_id,
+        "severity": severity,
+        "district": "510116",
+        "title": "raw title",
+        "labels": {"district": "510116", "device": "iot-00011", "kind": "water_level"},
+        "status": "active",
+        "acknowledged": False,
+        "acked_by": None,
+        "assignee": None,
+        "resolved": False,
+        "muted": None,
+        "opened_at": NOW - timedelta(minutes=minutes_ago),
+        "escalation_level": 0,
+        "value": 6.5,
+    }
     return row | extra
 
 
 def test_critical_first_then_oldest_first(ctx):
-    rows = queue_rows([alert(1, "major", 50), alert(2, "critical", 5), alert(3, "critical", 30),
-                       alert(4, "warning", 90)], ctx, "zh", {})
+    rows = queue_rows(
+        [alert(1, "major", 50), alert(2, "critical", 5), alert(3, "critical", 30), alert(4, "warning", 90)],
+        ctx,
+        "zh",
+        {},
+    )
     assert [r["id"] for r in rows] == [3, 2, 1, 4]
 
 
@@ -51,12 +68,27 @@ def test_next_escalation_only_while_unacknowledged_and_below_the_top(ctx):
 
 
 def test_filters(ctx):
-    rows = queue_rows([alert(1, "critical", 5, assignee="wangwu"), alert(2, "major", 5, acknowledged=True),
-                       alert(3, "minor", 5, muted="silenced", district="510104")], ctx, "zh", {"wangwu": "王五"})
+    rows = queue_rows(
+        [
+            alert(1, "critical", 5, assignee="wangwu"),
+            alert(2, "major", 5, acknowledged=True),
+            alert(3, "minor", 5, muted="silenced", district="510104"),
+        ],
+        ctx,
+        "zh",
+        {"wangwu": "王五"},
+    )
     assert rows[0]["assignee"] == "王五"
 
     def ids(**chosen):
-        default = {"district": None, "severity": None, "state": None, "mine": False, "muted": True, "me": "wangwu"}
+        default = {
+            "district": None,
+            "severity": None,
+            "state": None,
+            "mine": False,
+            "muted": True,
+            "me": "wangwu",
+        }
         return [r["id"] for r in filter_rows(rows, **(default | chosen))]
 
     assert ids() == [1, 2, 3]
@@ -70,8 +102,10 @@ def test_filters(ctx):
 
 def test_failed_sign_ins_slow_down_exponentially():
     def wait(by_user, seconds_since_last, by_addr=0):
-        return auth.lockout_left_s({"by_user": by_user, "by_addr": by_addr,
-                                    "last_at": NOW - timedelta(seconds=seconds_since_last)}, NOW)
+        return auth.lockout_left_s(
+            {"by_user": by_user, "by_addr": by_addr, "last_at": NOW - timedelta(seconds=seconds_since_last)},
+            NOW,
+        )
 
     assert wait(4, 0) == 0
     assert wait(5, 0) == auth.FIRST_LOCKOUT_S

@@ -29,14 +29,28 @@ def run(topic: Topic, *values: bytes | None):
 
 
 def reading(**over) -> bytes:
-    doc = {"event_id": str(uuid.uuid4()), "event_time": NOW.isoformat(), "device_id": "iot-1", "kind": "pm25",
-           "value": 42.0, "unit": "ug/m3", **over}
+    doc = {
+        "event_id": str(uuid.uuid4()),
+        "event_time": NOW.isoformat(),
+        "device_id": "iot-1",
+        "kind": "pm25",
+        "value": 42.0,
+        "unit": "ug/m3",
+        **over,
+    }
     return json.dumps({k: v for k, v in doc.items() if v is not ...}).encode()
 
 
 def case(**over) -> bytes:
-    doc = {"event_id": str(uuid.uuid4()), "event_time": NOW.isoformat(), "case_id": "c-1", "type": "updated",
-           "category": "noise", "district": "510104", **over}
+    doc = {
+        "event_id": str(uuid.uuid4()),
+        "event_time": NOW.isoformat(),
+        "case_id": "c-1",
+        "type": "updated",
+        "category": "noise",
+        "district": "510104",
+        **over,
+    }
     return json.dumps({k: v for k, v in doc.items() if v is not ...}).encode()
 
 
@@ -55,11 +69,34 @@ def test_good_events_become_enriched_rows_in_utc():
 
 def test_a_case_event_keeps_its_fields():
     deadline = NOW + timedelta(hours=4)
-    e = CaseEvent(event_time=NOW, case_id="c-9", type="created", category="noise", district="510104",
-                  urgency="emergency", deadline=deadline, location={"lon": 104.06, "lat": 30.67}, assignee="unit 3")
+    e = CaseEvent(
+        event_time=NOW,
+        case_id="c-9",
+        type="created",
+        category="noise",
+        district="510104",
+        urgency="emergency",
+        deadline=deadline,
+        location={"lon": 104.06, "lat": 30.67},
+        assignee="unit 3",
+    )
     out = run(Topic.CASE_EVENTS, e.to_bytes())
-    assert out.rows == [(e.event_id, NOW, "c-9", "510104", "created", "noise", "emergency", deadline, None,
-                         "unit 3", 104.06, 30.67)]
+    assert out.rows == [
+        (
+            e.event_id,
+            NOW,
+            "c-9",
+            "510104",
+            "created",
+            "noise",
+            "emergency",
+            deadline,
+            None,
+            "unit 3",
+            104.06,
+            30.67,
+        )
+    ]
 
 
 DEEP = b'{"event_id": "' + str(uuid.uuid4()).encode() + b'", "x": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
@@ -103,12 +140,16 @@ HOSTILE_READINGS = [
 ]
 
 
-@pytest.mark.parametrize(("what", "payload", "reason"), HOSTILE_READINGS, ids=[h[0] for h in HOSTILE_READINGS])
+@pytest.mark.parametrize(
+    ("what", "payload", "reason"), HOSTILE_READINGS, ids=[h[0] for h in HOSTILE_READINGS]
+)
 def test_hostile_readings_are_dead_letters_with_a_specific_reason(what, payload, reason):
     good = reading()
     out = run(Topic.READINGS, good, payload, good)
     assert len(out.rows) == 2, "the valid events around a bad one are kept"
-    assert [(d.message.offset, d.reason) for d in out.dead] == [(1, reason)], out.dead[0].detail if out.dead else what
+    assert [(d.message.offset, d.reason) for d in out.dead] == [(1, reason)], (
+        out.dead[0].detail if out.dead else what
+    )
 
 
 HOSTILE_CASES = [
@@ -120,8 +161,11 @@ HOSTILE_CASES = [
     ("district not in the city", case(district="110101"), "unknown_district"),
     ("district not an adcode", case(district="Wuhou"), "invalid"),
     ("location out of range", case(location={"lon": 200, "lat": 30}), "invalid"),
-    ("location nested deep", case(location=...)[:-1] + b', "location": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
-     "invalid"),
+    (
+        "location nested deep",
+        case(location=...)[:-1] + b', "location": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        "invalid",
+    ),
     ("control characters in category", case(category="noise\n\t"), "invalid"),
 ]
 
@@ -134,7 +178,9 @@ def test_hostile_case_events_are_dead_letters(what, payload, reason):
 
 
 def test_unknown_camera():
-    out = run(Topic.CAMERA_STATUS, CameraStatus(event_time=NOW, camera_id="cam-404", status="online").to_bytes())
+    out = run(
+        Topic.CAMERA_STATUS, CameraStatus(event_time=NOW, camera_id="cam-404", status="online").to_bytes()
+    )
     assert [d.reason for d in out.dead] == ["unknown_device"]
 
 
@@ -143,16 +189,42 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=20,
 )
-field_names = st.sampled_from(["event_id", "event_time", "device_id", "kind", "value", "unit", "schema_version",
-                               "camera_id", "status", "case_id", "type", "category", "district", "deadline",
-                               "location", "satisfaction", "urgency", "assignee"])
+field_names = st.sampled_from(
+    [
+        "event_id",
+        "event_time",
+        "device_id",
+        "kind",
+        "value",
+        "unit",
+        "schema_version",
+        "camera_id",
+        "status",
+        "case_id",
+        "type",
+        "category",
+        "district",
+        "deadline",
+        "location",
+        "satisfaction",
+        "urgency",
+        "assignee",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(topic=st.sampled_from([Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS]),
-       payloads=st.lists(st.binary(max_size=200) | st.dictionaries(field_names, json_values).map(
-           lambda d: json.dumps(d).encode()), max_size=20))
+@given(
+    topic=st.sampled_from([Topic.READINGS, Topic.CAMERA_STATUS, Topic.CASE_EVENTS]),
+    payloads=st.lists(
+        st.binary(max_size=200)
+        | st.dictionaries(field_names, json_values).map(lambda d: json.dumps(d).encode()),
+        max_size=20,
+    ),
+)
 def test_nothing_escapes_and_every_message_is_accounted_for(topic, payloads):
     out = run(topic, *payloads)
     assert len(out.rows) + len(out.dead) == len(payloads)
-    assert sorted([s.offset for s in out.sources] + [d.message.offset for d in out.dead]) == list(range(len(payloads)))
+    assert sorted([s.offset for s in out.sources] + [d.message.offset for d in out.dead]) == list(
+        range(len(payloads))
+    )

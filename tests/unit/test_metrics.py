@@ -41,7 +41,10 @@ def test_consumer_lag_is_replaced_so_revoked_partitions_disappear():
     assert value("citybrain_consumer_lag", topic="iot.readings", partition="0") == 12
     assert value("citybrain_consumer_lag", topic="video.status", partition="0") == 0  # never negative
     metrics.set_consumer_lag({("iot.readings", 1): 5})
-    assert REGISTRY.get_sample_value("citybrain_consumer_lag", {"topic": "iot.readings", "partition": "0"}) is None
+    assert (
+        REGISTRY.get_sample_value("citybrain_consumer_lag", {"topic": "iot.readings", "partition": "0"})
+        is None
+    )
     assert value("citybrain_consumer_lag", topic="iot.readings", partition="1") == 5
 
 
@@ -62,7 +65,9 @@ class Job:  # the shape of store.health.JobHealth
 
 
 def test_job_health_gauges_follow_the_latest_reading():
-    ok = Job("timescaledb", "1000", "policy_refresh_continuous_aggregate", "readings_1m", False, 0, 42.0, "success")
+    ok = Job(
+        "timescaledb", "1000", "policy_refresh_continuous_aggregate", "readings_1m", False, 0, 42.0, "success"
+    )
     bad = Job("timescaledb", "1001", "policy_compression", "readings", False, 7, None, "failed")
     late = Job("citybrain", "retention_prune", "retention_prune", None, True, 0, 9000.0, "success")
     metrics.observe_job_health([ok, bad, late])
@@ -72,9 +77,20 @@ def test_job_health_gauges_follow_the_latest_reading():
     assert value("citybrain_storage_job_failures", **labels) == 7
     assert math.isnan(REGISTRY.get_sample_value("citybrain_storage_job_last_success_age_seconds", labels))
     prune = dict(source="citybrain", job="retention_prune", kind="retention_prune", relation="")
-    assert value("citybrain_storage_job_overdue", **prune) == 1 and value("citybrain_storage_job_healthy", **prune) == 0
-    assert value("citybrain_storage_job_healthy", source="timescaledb", job="1000",
-                 kind="policy_refresh_continuous_aggregate", relation="readings_1m") == 1
+    assert (
+        value("citybrain_storage_job_overdue", **prune) == 1
+        and value("citybrain_storage_job_healthy", **prune) == 0
+    )
+    assert (
+        value(
+            "citybrain_storage_job_healthy",
+            source="timescaledb",
+            job="1000",
+            kind="policy_refresh_continuous_aggregate",
+            relation="readings_1m",
+        )
+        == 1
+    )
     metrics.observe_job_health([ok])  # a deleted job leaves no stale series behind
     assert REGISTRY.get_sample_value("citybrain_storage_job_failing", labels) is None
 
@@ -108,5 +124,9 @@ def test_a_busy_port_is_named_with_the_setting_to_change():
 
 
 def test_each_process_role_has_its_own_port():
-    assert [metrics.port_for(9464, role) for role in ("worker", "dashboard", "simulator")] == [9464, 9465, 9466]
+    assert [metrics.port_for(9464, role) for role in ("worker", "dashboard", "simulator")] == [
+        9464,
+        9465,
+        9466,
+    ]
     assert metrics.port_for(None, "worker") is None

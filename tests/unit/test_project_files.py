@@ -13,8 +13,11 @@ README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_documented_in_the_readme():
-    missing = [f"CITYBRAIN_{name.upper()}" for name in Settings.model_fields
-               if f"`CITYBRAIN_{name.upper()}`" not in README]
+    missing = [
+        f"CITYBRAIN_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CITYBRAIN_{name.upper()}`" not in README
+    ]
     assert missing == []
 
 
@@ -28,7 +31,9 @@ def test_ci_runs_the_readme_test_command():
 
 def test_event_schema_doc_is_current():
     doc = json.loads((PROJECT_ROOT / "docs/event-schemas.json").read_text(encoding="utf-8"))
-    assert doc == json.loads(json.dumps(json_schemas())), "regenerate with: citybrain schema > docs/event-schemas.json"
+    assert doc == json.loads(json.dumps(json_schemas())), (
+        "regenerate with: citybrain schema > docs/event-schemas.json"
+    )
 
 
 def test_docker_compose_describes_a_working_deployment():
@@ -40,9 +45,9 @@ def test_docker_compose_describes_a_working_deployment():
     assert commands["worker"] == ["worker"] and commands["migrate"] == ["migrate"]
     # every CITYBRAIN_* variable the deployment sets is a real setting
     for service in services.values():
-        for key in (service.get("environment") or {}):
+        for key in service.get("environment") or {}:
             if key.startswith("CITYBRAIN_"):
-                assert key[len("CITYBRAIN_"):].lower() in Settings.model_fields, key
+                assert key[len("CITYBRAIN_") :].lower() in Settings.model_fields, key
     env = services["worker"]["environment"]
     assert services["worker"]["deploy"]["replicas"] <= int(env["CITYBRAIN_PARTITIONS"])
     wsgi = re.search(r"(citybrain\.[\w.]+):server", " ".join(services["dashboard"]["entrypoint"])).group(1)
@@ -88,5 +93,5 @@ def test_prometheus_in_docker_compose_scrapes_the_worker_dashboard_and_simulator
     assert dashboard["environment"]["PROMETHEUS_MULTIPROC_DIR"]
     entry = dashboard["entrypoint"]
     conf = entry[entry.index("--config") + 1]
-    assert conf.startswith("python:") and importlib.util.find_spec(conf[len("python:"):]) is not None
+    assert conf.startswith("python:") and importlib.util.find_spec(conf[len("python:") :]) is not None
     assert "prometheus-data" in compose["volumes"]

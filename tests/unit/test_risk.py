@@ -26,12 +26,15 @@ def test_a_quiet_district_scores_zero_and_is_normal_not_blue():
 
 def test_hand_computed_score_and_its_contributions():
     inputs = DistrictInputs(
-        cameras=1000, cameras_down=135,                   # 13.5 %: (0.135-0.02)/(0.25-0.02) = 0.5 → 12.5
-        sensors={"water_level": 10, "pm25": 10}, sensors_silent=0,
-        sensors_exceeding={"water_level": 1},             # 10 % of gauges: 0.1/0.2 = 0.5 → 7.5
-        new_cases=4, expected_cases=2.0,                  # pressure 2: (2-1)/(3-1) = 0.5 → 5
-        open_emergencies=5,                               # full → 12
-        overdue_cases=5,                                  # 5/20 → 2
+        cameras=1000,
+        cameras_down=135,  # 13.5 %: (0.135-0.02)/(0.25-0.02) = 0.5 → 12.5
+        sensors={"water_level": 10, "pm25": 10},
+        sensors_silent=0,
+        sensors_exceeding={"water_level": 1},  # 10 % of gauges: 0.1/0.2 = 0.5 → 7.5
+        new_cases=4,
+        expected_cases=2.0,  # pressure 2: (2-1)/(3-1) = 0.5 → 5
+        open_emergencies=5,  # full → 12
+        overdue_cases=5,  # 5/20 → 2
     )
     a = assess(inputs, CFG)
     assert a.contributions["camera_offline_ratio"] == pytest.approx(12.5)
@@ -42,14 +45,28 @@ def test_hand_computed_score_and_its_contributions():
     assert a.score == pytest.approx(39.0) == sum(a.contributions.values())
     assert level_of(a.score, CFG) is Level.YELLOW and Level.YELLOW.grade == "III"
     assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"  # one gauge over its line
-    assert [name for name, _ in a.drivers()] == ["camera_offline_ratio", "open_emergencies", "exceed_water_level"]
+    assert [name for name, _ in a.drivers()] == [
+        "camera_offline_ratio",
+        "open_emergencies",
+        "exceed_water_level",
+    ]
 
 
-@pytest.mark.parametrize(("score", "level"), [
-    (0, Level.NORMAL), (11.999, Level.NORMAL), (12, Level.BLUE), (24.999, Level.BLUE),
-    (25, Level.YELLOW), (49.999, Level.YELLOW),
-    (50, Level.ORANGE), (74.999, Level.ORANGE), (75, Level.RED), (100, Level.RED),
-])
+@pytest.mark.parametrize(
+    ("score", "level"),
+    [
+        (0, Level.NORMAL),
+        (11.999, Level.NORMAL),
+        (12, Level.BLUE),
+        (24.999, Level.BLUE),
+        (25, Level.YELLOW),
+        (49.999, Level.YELLOW),
+        (50, Level.ORANGE),
+        (74.999, Level.ORANGE),
+        (75, Level.RED),
+        (100, Level.RED),
+    ],
+)
 def test_level_boundaries(score, level):
     assert level_of(score, CFG) is level
 
@@ -67,9 +84,9 @@ def test_thirty_percent_of_cameras_offline_is_the_camera_weight_exactly():
     assert a.drivers(1)[0][0] == "camera_offline_ratio"
 
 
-raw_values = st.fixed_dictionaries({
-    name: st.floats(min_value=0, max_value=1e6, allow_nan=False) for name in SUB_INDICATORS
-})
+raw_values = st.fixed_dictionaries(
+    {name: st.floats(min_value=0, max_value=1e6, allow_nan=False) for name in SUB_INDICATORS}
+)
 
 
 @given(raw_values)
@@ -103,20 +120,35 @@ def write_risk(tmp_path: Path, **changes) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"indicators.camera_offline_ratio.weight": 50}, "indicators: Value error, weights add up to 125"),
-    ({"indicators.overdue_cases": None}, "missing sub-indicator(s) overdue_cases"),
-    ({"indicators.exceed_radiation": {"weight": 0, "zero_at": 0, "full_at": 1}}, "unknown sub-indicator(s) exceed_radiation"),
-    ({"indicators.case_pressure.full_at": 0.5}, "indicators.case_pressure: Value error, full_at (0.5)"),
-    ({"levels.orange": 20}, "levels: Value error, levels must satisfy"),
-    ({"thresholds.gas": None}, "thresholds: Value error, no threshold for gas"),
-    ({"windows_s": [60, 90]}, "windows_s: Value error"),
-    ({"levels.blue": 30}, "levels: Value error, levels must satisfy 0 < blue < yellow"),
-    ({"floors.camera_outage.indicator": "cameras_on_fire"}, "floors.camera_outage.indicator: Value error, unknown"),
-    ({"floors.open_emergency.level": "normal"}, "floors.open_emergency.level: Value error, a floor must be a warning"),
-    ({"floors.open_emergency.level": "purple"}, "floors.open_emergency.level: Input should be"),
-    ({"floors.open_emergency.at_least": 1}, "floors.open_emergency.at_least: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"indicators.camera_offline_ratio.weight": 50}, "indicators: Value error, weights add up to 125"),
+        ({"indicators.overdue_cases": None}, "missing sub-indicator(s) overdue_cases"),
+        (
+            {"indicators.exceed_radiation": {"weight": 0, "zero_at": 0, "full_at": 1}},
+            "unknown sub-indicator(s) exceed_radiation",
+        ),
+        ({"indicators.case_pressure.full_at": 0.5}, "indicators.case_pressure: Value error, full_at (0.5)"),
+        ({"levels.orange": 20}, "levels: Value error, levels must satisfy"),
+        ({"thresholds.gas": None}, "thresholds: Value error, no threshold for gas"),
+        ({"windows_s": [60, 90]}, "windows_s: Value error"),
+        ({"levels.blue": 30}, "levels: Value error, levels must satisfy 0 < blue < yellow"),
+        (
+            {"floors.camera_outage.indicator": "cameras_on_fire"},
+            "floors.camera_outage.indicator: Value error, unknown",
+        ),
+        (
+            {"floors.open_emergency.level": "normal"},
+            "floors.open_emergency.level: Value error, a floor must be a warning",
+        ),
+        ({"floors.open_emergency.level": "purple"}, "floors.open_emergency.level: Input should be"),
+        (
+            {"floors.open_emergency.at_least": 1},
+            "floors.open_emergency.at_least: Extra inputs are not permitted",
+        ),
+    ],
+)
 def test_bad_risk_config_names_file_and_key(tmp_path, change, message):
     with pytest.raises(ConfigError) as err:
         RiskConfig.load(write_risk(tmp_path, **change))
@@ -153,13 +185,17 @@ def test_late_means_the_events_window_is_already_final():
 
 
 def test_one_gauge_over_its_line_puts_a_quiet_district_at_orange_and_says_why():
-    a = assess(DistrictInputs(cameras=1000, sensors={"water_level": 50}, sensors_exceeding={"water_level": 1}), CFG)
+    a = assess(
+        DistrictInputs(cameras=1000, sensors={"water_level": 50}, sensors_exceeding={"water_level": 1}), CFG
+    )
     assert a.score < CFG.levels.blue  # the weighted sum alone: 1 gauge in 50 is 1.5 points
     assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
 
 
 def test_a_flooded_district_is_orange_although_its_score_is_low():
-    a = assess(DistrictInputs(cameras=1000, sensors={"water_level": 20}, sensors_exceeding={"water_level": 20}), CFG)
+    a = assess(
+        DistrictInputs(cameras=1000, sensors={"water_level": 20}, sensors_exceeding={"water_level": 20}), CFG
+    )
     assert a.score == CFG.indicators["exceed_water_level"].weight  # 15: below yellow
     assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
 
@@ -177,15 +213,33 @@ def test_an_open_emergency_is_at_least_blue():
 
 
 def test_a_floor_never_lowers_a_level_and_is_not_named_when_the_score_is_higher():
-    a = assess(DistrictInputs(cameras=100, cameras_down=100, sensors={"water_level": 5, "gas": 5},
-                              sensors_exceeding={"water_level": 5, "gas": 5},
-                              open_emergencies=5, overdue_cases=20, new_cases=10, expected_cases=1), CFG)
+    a = assess(
+        DistrictInputs(
+            cameras=100,
+            cameras_down=100,
+            sensors={"water_level": 5, "gas": 5},
+            sensors_exceeding={"water_level": 5, "gas": 5},
+            open_emergencies=5,
+            overdue_cases=20,
+            new_cases=10,
+            expected_cases=1,
+        ),
+        CFG,
+    )
     assert a.score >= CFG.levels.red and a.level is Level.RED and a.floor is None
 
 
 def test_the_highest_floor_wins():
-    a = assess(DistrictInputs(cameras=100, cameras_down=30, sensors={"water_level": 5},
-                              sensors_exceeding={"water_level": 1}, open_emergencies=1), CFG)
+    a = assess(
+        DistrictInputs(
+            cameras=100,
+            cameras_down=30,
+            sensors={"water_level": 5},
+            sensors_exceeding={"water_level": 1},
+            open_emergencies=1,
+        ),
+        CFG,
+    )
     assert a.level is Level.ORANGE and a.floor == "water_over_warning_line"
 
 

@@ -1,4 +1,3 @@
-
 import pytest
 
 from citybrain.sim import scenarios
@@ -16,8 +15,11 @@ def test_camera_outage_takes_the_share_of_that_district_only(registry):
 def test_flood_raises_every_gauge_of_the_district(registry):
     _, sensors = registry
     events = scenarios.flood(sensors, "510116", 6.5)
-    gauges = {s for s, d, k in zip(sensors.ids, sensors.district, sensors.kind, strict=True)
-              if d == "510116" and k == "water_level"}
+    gauges = {
+        s
+        for s, d, k in zip(sensors.ids, sensors.district, sensors.kind, strict=True)
+        if d == "510116" and k == "water_level"
+    }
     assert {e.device_id for e in events} == gauges and {e.value for e in events} == {6.5}
     with pytest.raises(ValueError, match="no cameras"):
         scenarios.camera_outage(registry[0], "999999", 0.3)

@@ -9,7 +9,11 @@ START = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 
 def run_sim(registry, seconds: int, rate: float = 100.0, seed: int = 1):
     sim = CitySimulator(*registry, rate=rate, seed=seed)
-    return [(START + timedelta(seconds=s), *ev) for s in range(seconds) for ev in sim.step(START + timedelta(seconds=s), 1.0)]
+    return [
+        (START + timedelta(seconds=s), *ev)
+        for s in range(seconds)
+        for ev in sim.step(START + timedelta(seconds=s), 1.0)
+    ]
 
 
 def test_rate_holds_and_all_streams_flow(registry):
@@ -53,6 +57,14 @@ def test_a_healthy_simulated_city_stays_under_the_alert_thresholds(registry):
     from citybrain.alerts.rules import RulesConfig
     from citybrain.settings import PROJECT_ROOT
 
-    limits = {r.kind.value: r.above for r in RulesConfig.load(PROJECT_ROOT / "config").rules if r.type == "sensor_threshold"}
-    over = [e for _, t, _, e in run_sim(registry, 600) if t is Topic.READINGS and e.value > limits.get(e.kind, 1e9)]
+    limits = {
+        r.kind.value: r.above
+        for r in RulesConfig.load(PROJECT_ROOT / "config").rules
+        if r.type == "sensor_threshold"
+    }
+    over = [
+        e
+        for _, t, _, e in run_sim(registry, 600)
+        if t is Topic.READINGS and e.value > limits.get(e.kind, 1e9)
+    ]
     assert over == []

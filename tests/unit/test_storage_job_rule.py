@@ -11,14 +11,34 @@ from citybrain.alerts.rules import RulesConfig, StorageJobFailingRule
 from citybrain.store.health import JobHealth
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-RULE = {"id": "storage", "type": "storage_job_failing", "severity": "major", "hold_s": 0, "clear_hold_s": 60,
-        "escalate_after_s": 3600}
-HEALTHY = JobHealth(source="timescaledb", job="1003", kind="policy_compression", relation="readings", scheduled=True,
-                    schedule_s=43200.0, last_status="success", last_success=T0, last_success_age_s=60.0,
-                    total_runs=4, total_failures=0, next_start=None, last_error=None, overdue=False)
+RULE = {
+    "id": "storage",
+    "type": "storage_job_failing",
+    "severity": "major",
+    "hold_s": 0,
+    "clear_hold_s": 60,
+    "escalate_after_s": 3600,
+}
+HEALTHY = JobHealth(
+    source="timescaledb",
+    job="1003",
+    kind="policy_compression",
+    relation="readings",
+    scheduled=True,
+    schedule_s=43200.0,
+    last_status="success",
+    last_success=T0,
+    last_success_age_s=60.0,
+    total_runs=4,
+    total_failures=0,
+    next_start=None,
+    last_error=None,
+    overdue=False,
+)
 FAILING = replace(HEALTHY, last_status="failed", total_failures=3, last_error="out of background workers")
-OVERDUE = replace(HEALTHY, source="citybrain", job="retention_prune", kind="retention_prune", relation=None,
-                  overdue=True)
+OVERDUE = replace(
+    HEALTHY, source="citybrain", job="retention_prune", kind="retention_prune", relation=None, overdue=True
+)
 
 
 @pytest.fixture
@@ -39,8 +59,12 @@ def test_failing_and_overdue_jobs_are_observed_healthy_ones_are_not(jobs):
     assert set(seen) == {"timescaledb:1003", "citybrain:retention_prune"}
     failing = seen["timescaledb:1003"]
     assert failing.signal is Signal.FIRING and failing.value == 3
-    assert failing.labels == {"job": "policy_compression #1003", "source": "timescaledb", "state": "failing",
-                              "relation": "readings"}
+    assert failing.labels == {
+        "job": "policy_compression #1003",
+        "source": "timescaledb",
+        "state": "failing",
+        "relation": "readings",
+    }
     assert "out of background workers" in failing.title
     assert seen["citybrain:retention_prune"].labels["state"] == "overdue"
 

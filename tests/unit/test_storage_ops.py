@@ -15,28 +15,34 @@ UNKNOWN_PRELOAD = ServerFacts(migrated=None, installed=True, preloaded=None)  # 
 NO_TIMESCALE = ServerFacts(migrated=None, installed=False, preloaded=None)
 
 
-@pytest.mark.parametrize(("facts", "requested", "mode"), [
-    (FRESH_WITH_TIMESCALE, "detect", "timescale"),
-    (FRESH_WITH_TIMESCALE, "timescale", "timescale"),
-    (FRESH_WITH_TIMESCALE, "plain", "plain"),
-    (UNKNOWN_PRELOAD, "detect", "timescale"),  # CREATE EXTENSION then says whether it is preloaded
-    (NOT_PRELOADED, "plain", "plain"),
-    (NO_TIMESCALE, "detect", "plain"),
-    (NO_TIMESCALE, "plain", "plain"),
-    (ServerFacts("timescale", True, None), "detect", "timescale"),
-    (ServerFacts("plain", True, True), "detect", "plain"),  # decided once, at the first migration
-])
+@pytest.mark.parametrize(
+    ("facts", "requested", "mode"),
+    [
+        (FRESH_WITH_TIMESCALE, "detect", "timescale"),
+        (FRESH_WITH_TIMESCALE, "timescale", "timescale"),
+        (FRESH_WITH_TIMESCALE, "plain", "plain"),
+        (UNKNOWN_PRELOAD, "detect", "timescale"),  # CREATE EXTENSION then says whether it is preloaded
+        (NOT_PRELOADED, "plain", "plain"),
+        (NO_TIMESCALE, "detect", "plain"),
+        (NO_TIMESCALE, "plain", "plain"),
+        (ServerFacts("timescale", True, None), "detect", "timescale"),
+        (ServerFacts("plain", True, True), "detect", "plain"),  # decided once, at the first migration
+    ],
+)
 def test_storage_mode_decision(facts, requested, mode):
     assert decide_mode(facts, requested) == mode
 
 
-@pytest.mark.parametrize(("facts", "requested", "says"), [
-    (NOT_PRELOADED, "detect", "shared_preload_libraries"),
-    (NOT_PRELOADED, "timescale", "CITYBRAIN_STORAGE_MODE=plain"),
-    (NO_TIMESCALE, "timescale", "no TimescaleDB extension installed"),
-    (ServerFacts("plain", True, True), "timescale", "was migrated in plain mode"),
-    (NO_TIMESCALE, "auto", "must be one of detect, timescale, plain"),
-])
+@pytest.mark.parametrize(
+    ("facts", "requested", "says"),
+    [
+        (NOT_PRELOADED, "detect", "shared_preload_libraries"),
+        (NOT_PRELOADED, "timescale", "CITYBRAIN_STORAGE_MODE=plain"),
+        (NO_TIMESCALE, "timescale", "no TimescaleDB extension installed"),
+        (ServerFacts("plain", True, True), "timescale", "was migrated in plain mode"),
+        (NO_TIMESCALE, "auto", "must be one of detect, timescale, plain"),
+    ],
+)
 def test_storage_mode_refusals_say_what_to_change(facts, requested, says):
     with pytest.raises(MigrationError, match=says):
         decide_mode(facts, requested, "u@db:5432/citybrain")
@@ -51,17 +57,28 @@ def job(**over):
     return row
 
 
-@pytest.mark.parametrize(("row", "since", "overdue"), [
-    (job(last_success=NOW - timedelta(seconds=30)), None, False),
-    (job(last_success=NOW - timedelta(seconds=120 + GRACE_S - 1)), None, False),
-    (job(last_success=NOW - timedelta(seconds=120 + GRACE_S + 1)), None, True),  # twice its schedule, plus grace
-    (job(last_success=NOW - timedelta(days=9), scheduled=False), None, False),  # paused on purpose
-    (job(next_start=NOW - timedelta(seconds=GRACE_S + 1)), None, True),  # planned, never started: no workers
-    (job(next_start=NOW + timedelta(seconds=30)), None, False),
-    (job(), NOW - timedelta(hours=1), True),  # registered an hour ago, never picked up by a scheduler
-    (job(), NOW - timedelta(seconds=60), False),
-    (job(schedule_s=None), NOW - timedelta(days=1), False),  # not periodic
-])
+@pytest.mark.parametrize(
+    ("row", "since", "overdue"),
+    [
+        (job(last_success=NOW - timedelta(seconds=30)), None, False),
+        (job(last_success=NOW - timedelta(seconds=120 + GRACE_S - 1)), None, False),
+        (
+            job(last_success=NOW - timedelta(seconds=120 + GRACE_S + 1)),
+            None,
+            True,
+        ),  # twice its schedule, plus grace
+        (job(last_success=NOW - timedelta(days=9), scheduled=False), None, False),  # paused on purpose
+        (
+            job(next_start=NOW - timedelta(seconds=GRACE_S + 1)),
+            None,
+            True,
+        ),  # planned, never started: no workers
+        (job(next_start=NOW + timedelta(seconds=30)), None, False),
+        (job(), NOW - timedelta(hours=1), True),  # registered an hour ago, never picked up by a scheduler
+        (job(), NOW - timedelta(seconds=60), False),
+        (job(schedule_s=None), NOW - timedelta(days=1), False),  # not periodic
+    ],
+)
 def test_a_job_is_overdue_when_it_has_not_succeeded_for_twice_its_schedule(row, since, overdue):
     assert _overdue(row, NOW, since) is overdue
 
@@ -69,10 +86,13 @@ def test_a_job_is_overdue_when_it_has_not_succeeded_for_twice_its_schedule(row, 
 BASE = "raw_retention_days: 90\ncompress_after_days: 7\nrollup_1m_retention_days: 30\nrollup_1h_retention_days: 730\n"
 
 
-@pytest.mark.parametrize(("days", "says"), [
-    (3, "more than 3"),  # inside the hourly rollups' refresh window: TimescaleDB would refuse the policy
-    (30, "less than rollup_1m_retention_days"),
-])
+@pytest.mark.parametrize(
+    ("days", "says"),
+    [
+        (3, "more than 3"),  # inside the hourly rollups' refresh window: TimescaleDB would refuse the policy
+        (30, "less than rollup_1m_retention_days"),
+    ],
+)
 def test_aggregate_compression_age_is_checked(tmp_path, days, says):
     (tmp_path / "storage.yaml").write_text(BASE + f"aggregate_compress_after_days: {days}\n")
     with pytest.raises(ConfigError, match=says):

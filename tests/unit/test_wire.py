@@ -24,15 +24,27 @@ def test_same_fields_and_same_required_fields(topic):
 EXAMPLES = [
     IoTReading(event_time=NOW, device_id="iot-1", kind="water_level", value=3.25, unit="m"),
     CameraStatus(event_time=NOW, camera_id="cam-1", status="fault"),
-    CaseEvent(event_time=NOW, case_id="c-1", type="created", category="drainage", district="510104",
-              urgency="emergency", deadline=NOW + timedelta(minutes=30), location={"lon": 104.1, "lat": 30.6}),
-    CaseEvent(event_time=NOW, case_id="c-1", type="closed", category="drainage", district="510104", satisfaction=4),
+    CaseEvent(
+        event_time=NOW,
+        case_id="c-1",
+        type="created",
+        category="drainage",
+        district="510104",
+        urgency="emergency",
+        deadline=NOW + timedelta(minutes=30),
+        location={"lon": 104.1, "lat": 30.6},
+    ),
+    CaseEvent(
+        event_time=NOW, case_id="c-1", type="closed", category="drainage", district="510104", satisfaction=4
+    ),
 ]
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
 def test_what_a_producer_sends_decodes_to_the_same_values(event):
-    topic = {IoTReading: Topic.READINGS, CameraStatus: Topic.CAMERA_STATUS, CaseEvent: Topic.CASE_EVENTS}[type(event)]
+    topic = {IoTReading: Topic.READINGS, CameraStatus: Topic.CAMERA_STATUS, CaseEvent: Topic.CASE_EVENTS}[
+        type(event)
+    ]
     decoded = DECODERS[topic].decode(event.to_bytes())
     check(decoded)
     for name, value in event.model_dump().items():

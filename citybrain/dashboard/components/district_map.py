@@ -26,23 +26,33 @@ from citybrain.events import Level
 from citybrain.geo.city import City
 
 NO_DATA = "none"
-LEVEL_COLOURS = {NO_DATA: "#1a232c", "normal": "#4f6878", "blue": "#1e88e5", "yellow": "#fdd835",
-                 "orange": "#fb8c00", "red": "#e53935"}
+LEVEL_COLOURS = {
+    NO_DATA: "#1a232c",
+    "normal": "#4f6878",
+    "blue": "#1e88e5",
+    "yellow": "#fdd835",
+    "orange": "#fb8c00",
+    "red": "#e53935",
+}
 DARK_TEXT_ON = {"yellow", "orange"}  # light fills take dark labels
 STEPS = (NO_DATA, *Level)
 # z = -1 (no data), 0 normal, 1 blue … 4 red, as a stepped colour scale
 COLORSCALE = []
 for _i, _name in enumerate(STEPS):
     COLORSCALE += [[_i / len(STEPS), LEVEL_COLOURS[_name]], [(_i + 1) / len(STEPS), LEVEL_COLOURS[_name]]]
-LABEL_VH = 0.024        # district labels: 2.4 % of the screen's height
+LABEL_VH = 0.024  # district labels: 2.4 % of the screen's height
 CORE_LABEL_VH = 0.026
 MAIN_DOMAIN = {"x": [0.0, 0.68], "y": [0.0, 1.0]}
 CORE_DOMAIN = {"x": [0.69, 1.0], "y": [0.18, 0.9]}
 
 
 def graph_config() -> dict:
-    return {"displayModeBar": False, "scrollZoom": False, "staticPlot": False,
-            "topojsonURL": dash.get_asset_url("topojson/")}
+    return {
+        "displayModeBar": False,
+        "scrollZoom": False,
+        "staticPlot": False,
+        "topojsonURL": dash.get_asset_url("topojson/"),
+    }
 
 
 def short_name(name: str, lang: str) -> str:
@@ -75,7 +85,9 @@ def _traces(codes: Sequence[str], by_code: dict, lang: str) -> tuple[list, list,
     return [_z(r) for r in rows], [_hover(r, lang) for r in rows], [_text_colour(r) for r in rows]
 
 
-def district_map(city: City, risk: list[dict], lang: str, core: Sequence[str] = (), vh_px: float = 1080) -> go.Figure:
+def district_map(
+    city: City, risk: list[dict], lang: str, core: Sequence[str] = (), vh_px: float = 1080
+) -> go.Figure:
     frame = city.frame
     by_code = {r["district"]: r for r in risk}
     names = list(frame["name_zh"] if lang == "zh" else frame["name_en"])
@@ -89,31 +101,63 @@ def district_map(city: City, risk: list[dict], lang: str, core: Sequence[str] = 
     if core_idx:
         geos.append(("geo2", core_idx, core_idx, CORE_LABEL_VH))
     for geo, shapes, _labelled, _size in geos:
-        fig.add_trace(go.Choropleth(
-            geojson=city.geojson, featureidkey="properties.adcode", geo=geo,
-            locations=[codes[i] for i in shapes], z=[z[i] for i in shapes], zmin=-1.5, zmax=len(STEPS) - 1.5,
-            text=[names[i] for i in shapes], customdata=[hover[i] for i in shapes],
-            colorscale=COLORSCALE, showscale=False, marker_line_color="#cfd8dc", marker_line_width=1.2,
-            hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Choropleth(
+                geojson=city.geojson,
+                featureidkey="properties.adcode",
+                geo=geo,
+                locations=[codes[i] for i in shapes],
+                z=[z[i] for i in shapes],
+                zmin=-1.5,
+                zmax=len(STEPS) - 1.5,
+                text=[names[i] for i in shapes],
+                customdata=[hover[i] for i in shapes],
+                colorscale=COLORSCALE,
+                showscale=False,
+                marker_line_color="#cfd8dc",
+                marker_line_width=1.2,
+                hovertemplate="<b>%{text}</b><br>%{customdata}<extra></extra>",
+            )
+        )
     for geo, _shapes, labelled, size in geos:
-        fig.add_trace(go.Scattergeo(
-            geo=geo, lon=[points.x.iloc[i] for i in labelled], lat=[points.y.iloc[i] for i in labelled],
-            text=[short_name(names[i], lang) for i in labelled], mode="text", hoverinfo="skip", showlegend=False,
-            textfont=dict(size=round(vh_px * size), color=[colours[i] for i in labelled], shadow="auto",
-                          weight="bold"),
-        ))
+        fig.add_trace(
+            go.Scattergeo(
+                geo=geo,
+                lon=[points.x.iloc[i] for i in labelled],
+                lat=[points.y.iloc[i] for i in labelled],
+                text=[short_name(names[i], lang) for i in labelled],
+                mode="text",
+                hoverinfo="skip",
+                showlegend=False,
+                textfont=dict(
+                    size=round(vh_px * size),
+                    color=[colours[i] for i in labelled],
+                    shadow="auto",
+                    weight="bold",
+                ),
+            )
+        )
     common = dict(fitbounds="locations", visible=False, bgcolor="rgba(0,0,0,0)", projection_type="mercator")
     fig.update_layout(
         geo=dict(domain=MAIN_DOMAIN if core_idx else {"x": [0, 1], "y": [0, 1]}, **common),
-        margin=dict(l=0, r=0, t=0, b=0), paper_bgcolor="rgba(0,0,0,0)", font=dict(color="#e3f2fd"),
-        uirevision="district-map", dragmode=False,
+        margin=dict(l=0, r=0, t=0, b=0),
+        paper_bgcolor="rgba(0,0,0,0)",
+        font=dict(color="#e3f2fd"),
+        uirevision="district-map",
+        dragmode=False,
     )
     if core_idx:
         fig.update_layout(geo2=dict(domain=CORE_DOMAIN, **{**common, "bgcolor": "rgba(30,58,92,0.35)"}))
-        fig.add_annotation(text=t("core_inset", lang), x=sum(CORE_DOMAIN["x"]) / 2, y=0.8, xref="paper",
-                           yref="paper", showarrow=False, yanchor="bottom",
-                           font=dict(size=round(vh_px * CORE_LABEL_VH), color="#b0bec5"))
+        fig.add_annotation(
+            text=t("core_inset", lang),
+            x=sum(CORE_DOMAIN["x"]) / 2,
+            y=0.8,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            yanchor="bottom",
+            font=dict(size=round(vh_px * CORE_LABEL_VH), color="#b0bec5"),
+        )
     return fig
 
 
@@ -138,9 +182,16 @@ def map_patch(city: City, risk: list[dict], lang: str, core: Sequence[str] = ())
 
 def map_legend(lang: str) -> html.Div:
     """The levels and "no data", in the map's colours."""
-    items = [(level.value, level_name(level.value, lang)) for level in Level] + [(NO_DATA, t("no_data_legend", lang))]
-    return html.Div(className="map-legend", children=[
-        html.Span(className=f"legend-item legend-{key}", children=[
-            html.Span(className="swatch", style={"background": LEVEL_COLOURS[key]}), label])
-        for key, label in items
-    ])
+    items = [(level.value, level_name(level.value, lang)) for level in Level] + [
+        (NO_DATA, t("no_data_legend", lang))
+    ]
+    return html.Div(
+        className="map-legend",
+        children=[
+            html.Span(
+                className=f"legend-item legend-{key}",
+                children=[html.Span(className="swatch", style={"background": LEVEL_COLOURS[key]}), label],
+            )
+            for key, label in items
+        ],
+    )

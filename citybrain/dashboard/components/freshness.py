@@ -32,6 +32,8 @@ def freshness_data(reading: Reading[CityPicture], now: datetime, interval_ms: in
         "db_error": bool(reading.error),
         "stale_after_s": STALE_AFTER_S,
         "screen_stale_after_ms": MISSED_REFRESHES * interval_ms + JITTER_MS,
-        "text": {k: t(k, lang) for k in ("fresh", "ago", "stale", "db_down", "no_data", "screen_stale",
-                                          "last_update")},
+        "text": {
+            k: t(k, lang)
+            for k in ("fresh", "ago", "stale", "db_down", "no_data", "screen_stale", "last_update")
+        },
     }

@@ -7,5 +7,8 @@ from dash import html
 
 def kpi_tile(label: str, value: str, alarm: bool = False, tile_id: str | None = None) -> html.Div:
     extra = {"id": tile_id} if tile_id else {}
-    return html.Div(className="kpi alarm" if alarm else "kpi", **extra,
-                    children=[html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")])
+    return html.Div(
+        className="kpi alarm" if alarm else "kpi",
+        **extra,
+        children=[html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")],
+    )

@@ -14,11 +14,21 @@ def top_drivers(row: dict, n: int = 3) -> list[tuple[str, float]]:
 
 
 def risk_card(row: dict, district_name: str, lang: str) -> html.Div:
-    return html.Div(className=f"risk-item level-{row['level']}", children=[
-        html.Div(className="risk-head", children=[
-            html.Span(district_name, className="risk-district"),
-            html.Span(f"{level_name(row['level'], lang)} · {row['score']:.0f}", className="risk-level"),
-        ]),
-        html.Ul([html.Li(f"{indicator_name(k, lang)}  +{v:.0f}") for k, v in top_drivers(row)],
-                className="risk-drivers"),
-    ])
+    return html.Div(
+        className=f"risk-item level-{row['level']}",
+        children=[
+            html.Div(
+                className="risk-head",
+                children=[
+                    html.Span(district_name, className="risk-district"),
+                    html.Span(
+                        f"{level_name(row['level'], lang)} · {row['score']:.0f}", className="risk-level"
+                    ),
+                ],
+            ),
+            html.Ul(
+                [html.Li(f"{indicator_name(k, lang)}  +{v:.0f}") for k, v in top_drivers(row)],
+                className="risk-drivers",
+            ),
+        ],
+    )

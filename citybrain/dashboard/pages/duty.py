@@ -27,7 +27,12 @@ QUEUE = "duty-queue"
 QUEUE_COUNT = "duty-queue-count"
 CASES = "duty-cases"
 CASES_SUMMARY = "duty-cases-summary"
-F_DISTRICT, F_SEVERITY, F_STATE, F_FLAGS = "duty-f-district", "duty-f-severity", "duty-f-state", "duty-f-flags"
+F_DISTRICT, F_SEVERITY, F_STATE, F_FLAGS = (
+    "duty-f-district",
+    "duty-f-severity",
+    "duty-f-state",
+    "duty-f-flags",
+)
 DETAIL = "duty-detail"
 HISTORY = "duty-history"
 MESSAGE = "duty-message"
@@ -37,9 +42,19 @@ ALARM = "duty-alarm"
 AUDIO = "duty-alarm-audio"
 SOUND = "duty-sound"
 GRID_TICK = "duty-grid-tick"
-ACK, ASSIGN, COMMENT, RESOLVE, SILENCE = "duty-ack", "duty-assign", "duty-comment", "duty-resolve", "duty-silence"
+ACK, ASSIGN, COMMENT, RESOLVE, SILENCE = (
+    "duty-ack",
+    "duty-assign",
+    "duty-comment",
+    "duty-resolve",
+    "duty-silence",
+)
 ASSIGNEE, COMMENT_TEXT, NOTE = "duty-assignee", "duty-comment-text", "duty-note"
-SILENCE_MINUTES, SILENCE_REASON, SILENCE_SCOPE = "duty-silence-minutes", "duty-silence-reason", "duty-silence-scope"
+SILENCE_MINUTES, SILENCE_REASON, SILENCE_SCOPE = (
+    "duty-silence-minutes",
+    "duty-silence-reason",
+    "duty-silence-scope",
+)
 SILENCE_MATCHERS, MATCHERS_ROW = "duty-silence-matchers", "duty-matchers-row"
 ACTION_BUTTONS = (ACK, ASSIGN, COMMENT, RESOLVE, SILENCE)
 ASSIGNABLE = frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN})
@@ -51,52 +66,112 @@ def _names(ctx: Context) -> dict[str, str]:
 
 def _filters(ctx: Context, lang: str) -> html.Div:
     districts = [{"label": ctx.district_name(d.adcode, lang), "value": d.adcode} for d in ctx.city.districts]
-    severities = [{"label": t(f"sev_{s}", lang), "value": s} for s in ("critical", "major", "minor", "warning")]
+    severities = [
+        {"label": t(f"sev_{s}", lang), "value": s} for s in ("critical", "major", "minor", "warning")
+    ]
     states = [{"label": t(f"state_{s}", lang), "value": s} for s in ("unacked", "acked", "active", "cleared")]
-    return html.Div(className="duty-filters", children=[
-        dcc.Dropdown(id=F_DISTRICT, options=districts, placeholder=t("filter_district", lang), className="filter"),
-        dcc.Dropdown(id=F_SEVERITY, options=severities, placeholder=t("filter_severity", lang), className="filter"),
-        dcc.Dropdown(id=F_STATE, options=states, placeholder=t("filter_state", lang), className="filter"),
-        dcc.Checklist(id=F_FLAGS, className="filter-flags", inputClassName="flag-box", value=["muted"],
-                      options=[{"label": t("filter_mine", lang), "value": "mine"},
-                               {"label": t("filter_muted", lang), "value": "muted"}]),
-    ])
+    return html.Div(
+        className="duty-filters",
+        children=[
+            dcc.Dropdown(
+                id=F_DISTRICT, options=districts, placeholder=t("filter_district", lang), className="filter"
+            ),
+            dcc.Dropdown(
+                id=F_SEVERITY, options=severities, placeholder=t("filter_severity", lang), className="filter"
+            ),
+            dcc.Dropdown(id=F_STATE, options=states, placeholder=t("filter_state", lang), className="filter"),
+            dcc.Checklist(
+                id=F_FLAGS,
+                className="filter-flags",
+                inputClassName="flag-box",
+                value=["muted"],
+                options=[
+                    {"label": t("filter_mine", lang), "value": "mine"},
+                    {"label": t("filter_muted", lang), "value": "muted"},
+                ],
+            ),
+        ],
+    )
 
 
 def _actions(ctx: Context, lang: str) -> html.Div:
     if not auth.allowed(DUTY_ACTORS):
         return html.Div(t("read_only", lang), className="read-only-note")
-    people = [{"label": f"{u['display_name']} ({u['username']})", "value": u["username"]}
-              for u in ctx.sources.accounts.read().value or []
-              if not u["disabled"] and Role(u["role"]) in ASSIGNABLE]
-    return html.Div(className="duty-actions", children=[
-        html.Div(className="action-row", children=[
-            html.Button(t("act_ack", lang), id=ACK, className="btn primary"),
-            dcc.Dropdown(id=ASSIGNEE, options=people, placeholder=t("assign_to", lang), className="assignee"),
-            html.Button(t("act_assign", lang), id=ASSIGN, className="btn"),
-        ]),
-        html.Div(className="action-row", children=[
-            dcc.Input(id=COMMENT_TEXT, placeholder=t("comment_text", lang), className="text", debounce=False),
-            html.Button(t("act_comment", lang), id=COMMENT, className="btn"),
-        ]),
-        html.Div(className="action-row", children=[
-            dcc.Input(id=NOTE, placeholder=t("resolve_note", lang), className="text"),
-            html.Button(t("act_resolve", lang), id=RESOLVE, className="btn resolve"),
-        ]),
-        html.Div(className="action-row", children=[
-            dcc.Dropdown(id=SILENCE_SCOPE, clearable=False, value="district", className="scope",
-                         options=[{"label": t("silence_scope_district", lang), "value": "district"},
-                                  {"label": t("silence_scope_rule", lang), "value": "rule"},
-                                  {"label": t("silence_scope_custom", lang), "value": "custom"}]),
-            dcc.Input(id=SILENCE_MINUTES, type="number", min=1, max=24 * 60, value=60, className="minutes",
-                      placeholder=t("silence_minutes", lang)),
-            dcc.Input(id=SILENCE_REASON, placeholder=t("silence_reason", lang), className="text"),
-            html.Button(t("act_silence", lang), id=SILENCE, className="btn"),
-        ]),
-        html.Div(id=MATCHERS_ROW, className="action-row", style={"display": "none"}, children=[
-            dcc.Input(id=SILENCE_MATCHERS, placeholder=t("silence_matchers", lang), className="text matchers"),
-        ]),
-    ])
+    people = [
+        {"label": f"{u['display_name']} ({u['username']})", "value": u["username"]}
+        for u in ctx.sources.accounts.read().value or []
+        if not u["disabled"] and Role(u["role"]) in ASSIGNABLE
+    ]
+    return html.Div(
+        className="duty-actions",
+        children=[
+            html.Div(
+                className="action-row",
+                children=[
+                    html.Button(t("act_ack", lang), id=ACK, className="btn primary"),
+                    dcc.Dropdown(
+                        id=ASSIGNEE, options=people, placeholder=t("assign_to", lang), className="assignee"
+                    ),
+                    html.Button(t("act_assign", lang), id=ASSIGN, className="btn"),
+                ],
+            ),
+            html.Div(
+                className="action-row",
+                children=[
+                    dcc.Input(
+                        id=COMMENT_TEXT, placeholder=t("comment_text", lang), className="text", debounce=False
+                    ),
+                    html.Button(t("act_comment", lang), id=COMMENT, className="btn"),
+                ],
+            ),
+            html.Div(
+                className="action-row",
+                children=[
+                    dcc.Input(id=NOTE, placeholder=t("resolve_note", lang), className="text"),
+                    html.Button(t("act_resolve", lang), id=RESOLVE, className="btn resolve"),
+                ],
+            ),
+            html.Div(
+                className="action-row",
+                children=[
+                    dcc.Dropdown(
+                        id=SILENCE_SCOPE,
+                        clearable=False,
+                        value="district",
+                        className="scope",
+                        options=[
+                            {"label": t("silence_scope_district", lang), "value": "district"},
+                            {"label": t("silence_scope_rule", lang), "value": "rule"},
+                            {"label": t("silence_scope_custom", lang), "value": "custom"},
+                        ],
+                    ),
+                    dcc.Input(
+                        id=SILENCE_MINUTES,
+                        type="number",
+                        min=1,
+                        max=24 * 60,
+                        value=60,
+                        className="minutes",
+                        placeholder=t("silence_minutes", lang),
+                    ),
+                    dcc.Input(id=SILENCE_REASON, placeholder=t("silence_reason", lang), className="text"),
+                    html.Button(t("act_silence", lang), id=SILENCE, className="btn"),
+                ],
+            ),
+            html.Div(
+                id=MATCHERS_ROW,
+                className="action-row",
+                style={"display": "none"},
+                children=[
+                    dcc.Input(
+                        id=SILENCE_MATCHERS,
+                        placeholder=t("silence_matchers", lang),
+                        className="text matchers",
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def _cases_grid(lang: str) -> dag.AgGrid:
@@ -107,17 +182,29 @@ def _cases_grid(lang: str) -> dag.AgGrid:
         {"field": "category", "headerName": t("col_category", lang), "flex": 1.2, "minWidth": 100},
         {"field": "assignee", "headerName": t("col_assignee", lang), "flex": 1.2, "minWidth": 100},
         {"field": "deadline", "headerName": t("col_deadline", lang), "flex": 1, "minWidth": 100},
-        {"colId": "left", "headerName": t("col_time_left", lang), "flex": 1.2, "minWidth": 120,
-         "valueGetter": {"function": f"citybrainTimeLeft(params.data.deadline_ms, {t('overdue', lang)!r})"},
-         "cellClassRules": {"overdue": "citybrainPast(params.data.deadline_ms)"}},
+        {
+            "colId": "left",
+            "headerName": t("col_time_left", lang),
+            "flex": 1.2,
+            "minWidth": 120,
+            "valueGetter": {
+                "function": f"citybrainTimeLeft(params.data.deadline_ms, {t('overdue', lang)!r})"
+            },
+            "cellClassRules": {"overdue": "citybrainPast(params.data.deadline_ms)"},
+        },
     ]
     return dag.AgGrid(
-        id=CASES, className="cases-grid", columnDefs=columns, rowData=[], getRowId="params.data.case_id",
+        id=CASES,
+        className="cases-grid",
+        columnDefs=columns,
+        rowData=[],
+        getRowId="params.data.case_id",
         defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
-        rowClassRules={"row-emergency": "params.data.urgency === 'emergency'",
-                       "row-overdue": "citybrainPast(params.data.deadline_ms)"},
-        dashGridOptions={"theme": {"function": GRID_THEME},
-                                      "animateRows": False, "suppressCellFocus": True},
+        rowClassRules={
+            "row-emergency": "params.data.urgency === 'emergency'",
+            "row-overdue": "citybrainPast(params.data.deadline_ms)",
+        },
+        dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False, "suppressCellFocus": True},
         style={"height": "100%", "width": "100%"},
     )
 
@@ -125,56 +212,95 @@ def _cases_grid(lang: str) -> dag.AgGrid:
 def layout(**_query) -> html.Div:
     ctx = context()
     lang = auth.current_lang()
-    return html.Div(className="page duty", children=[
-        dcc.Interval(id=TICK, interval=ctx.refresh_ms),
-        dcc.Interval(id=SECOND, interval=1000),
-        dcc.Store(id=DONE), dcc.Store(id=ALARM_IDS), dcc.Store(id=GRID_TICK),
-        html.Audio(id=AUDIO, src=dash.get_asset_url("alarm.wav"), loop=True, preload="auto"),
-        html.Div(id=ALARM, className="alarm-banner", children=[
-            html.Span(t("new_critical", lang)),
-            html.Button(t("enable_sound", lang), id=SOUND, className="btn sound-btn"),
-        ]),
-        _filters(ctx, lang),
-        html.Div(className="duty-main", children=[
-            html.Section(className="queue-panel", children=[
-                html.H2([t("alert_queue", lang), html.Span(id=QUEUE_COUNT, className="count")],
-                        className="panel-title"),
-                html.Div(alert_grid(QUEUE, lang), className="grid-box"),
-            ]),
-            html.Section(className="detail-panel", children=[
-                html.Div(t("select_alert", lang), id=DETAIL, className="alert-detail"),
-                html.H3(t("history", lang), className="panel-title"),
-                html.Ol(id=HISTORY, className="timeline"),
-                html.Div(id=MESSAGE, className="duty-message", role="status"),
-                _actions(ctx, lang),
-            ]),
-        ]),
-        html.Section(className="cases-panel", children=[
-            html.H2([t("cases_title", lang), html.Span(id=CASES_SUMMARY, className="count")],
-                    className="panel-title"),
-            html.Div(_cases_grid(lang), className="grid-box"),
-        ]),
-    ])
+    return html.Div(
+        className="page duty",
+        children=[
+            dcc.Interval(id=TICK, interval=ctx.refresh_ms),
+            dcc.Interval(id=SECOND, interval=1000),
+            dcc.Store(id=DONE),
+            dcc.Store(id=ALARM_IDS),
+            dcc.Store(id=GRID_TICK),
+            html.Audio(id=AUDIO, src=dash.get_asset_url("alarm.wav"), loop=True, preload="auto"),
+            html.Div(
+                id=ALARM,
+                className="alarm-banner",
+                children=[
+                    html.Span(t("new_critical", lang)),
+                    html.Button(t("enable_sound", lang), id=SOUND, className="btn sound-btn"),
+                ],
+            ),
+            _filters(ctx, lang),
+            html.Div(
+                className="duty-main",
+                children=[
+                    html.Section(
+                        className="queue-panel",
+                        children=[
+                            html.H2(
+                                [t("alert_queue", lang), html.Span(id=QUEUE_COUNT, className="count")],
+                                className="panel-title",
+                            ),
+                            html.Div(alert_grid(QUEUE, lang), className="grid-box"),
+                        ],
+                    ),
+                    html.Section(
+                        className="detail-panel",
+                        children=[
+                            html.Div(t("select_alert", lang), id=DETAIL, className="alert-detail"),
+                            html.H3(t("history", lang), className="panel-title"),
+                            html.Ol(id=HISTORY, className="timeline"),
+                            html.Div(id=MESSAGE, className="duty-message", role="status"),
+                            _actions(ctx, lang),
+                        ],
+                    ),
+                ],
+            ),
+            html.Section(
+                className="cases-panel",
+                children=[
+                    html.H2(
+                        [t("cases_title", lang), html.Span(id=CASES_SUMMARY, className="count")],
+                        className="panel-title",
+                    ),
+                    html.Div(_cases_grid(lang), className="grid-box"),
+                ],
+            ),
+        ],
+    )
 
 
 shell.register(__name__, path="/duty", label_key="page_duty", roles=DUTY_READERS, layout=layout, order=1)
 
 
 def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:
-    return [{
-        "case_id": c["case_id"], "district": ctx.district_name(c["district"], lang), "category": c["category"],
-        "urgency": c["urgency"], "urgency_label": t(f"urgency_{c['urgency']}", lang), "assignee": c["assignee"] or "",
-        "deadline": f"{ctx.local(c['deadline']):%m-%d %H:%M}" if c["deadline"] else "",
-        "deadline_ms": int(c["deadline"].timestamp() * 1000) if c["deadline"] else None,
-    } for c in cases["rows"]]
+    return [
+        {
+            "case_id": c["case_id"],
+            "district": ctx.district_name(c["district"], lang),
+            "category": c["category"],
+            "urgency": c["urgency"],
+            "urgency_label": t(f"urgency_{c['urgency']}", lang),
+            "assignee": c["assignee"] or "",
+            "deadline": f"{ctx.local(c['deadline']):%m-%d %H:%M}" if c["deadline"] else "",
+            "deadline_ms": int(c["deadline"].timestamp() * 1000) if c["deadline"] else None,
+        }
+        for c in cases["rows"]
+    ]
 
 
 @auth.secure_callback(
     DUTY_READERS,
-    Output(QUEUE, "rowData"), Output(QUEUE_COUNT, "children"), Output(ALARM_IDS, "data"),
-    Output(CASES, "rowData"), Output(CASES_SUMMARY, "children"),
-    Input(TICK, "n_intervals"), Input(DONE, "data"), Input(F_DISTRICT, "value"), Input(F_SEVERITY, "value"),
-    Input(F_STATE, "value"), Input(F_FLAGS, "value"),
+    Output(QUEUE, "rowData"),
+    Output(QUEUE_COUNT, "children"),
+    Output(ALARM_IDS, "data"),
+    Output(CASES, "rowData"),
+    Output(CASES_SUMMARY, "children"),
+    Input(TICK, "n_intervals"),
+    Input(DONE, "data"),
+    Input(F_DISTRICT, "value"),
+    Input(F_SEVERITY, "value"),
+    Input(F_STATE, "value"),
+    Input(F_FLAGS, "value"),
 )
 def refresh(_n, _done, district, severity, state, flags):
     ctx = context()
@@ -182,19 +308,31 @@ def refresh(_n, _done, district, severity, state, flags):
     alerts = ctx.sources.alerts.read().value or []
     rows = queue_rows(alerts, ctx, lang, _names(ctx))
     flags = flags or []
-    shown = filter_rows(rows, district, severity, state, "mine" in flags, "muted" in flags, current_user.username)
-    alarm = sorted(r["id"] for r in rows if r["severity"] == "critical" and not r["acknowledged"]
-                   and not r["muted"] and r["status"] == "active")
+    shown = filter_rows(
+        rows, district, severity, state, "mine" in flags, "muted" in flags, current_user.username
+    )
+    alarm = sorted(
+        r["id"]
+        for r in rows
+        if r["severity"] == "critical"
+        and not r["acknowledged"]
+        and not r["muted"]
+        and r["status"] == "active"
+    )
     cases = ctx.sources.cases.read().value or {"rows": [], "open": 0, "emergencies": 0, "overdue": 0}
-    summary = t("cases_summary", lang).format(open=cases["open"], emergencies=cases["emergencies"],
-                                              overdue=cases["overdue"])
+    summary = t("cases_summary", lang).format(
+        open=cases["open"], emergencies=cases["emergencies"], overdue=cases["overdue"]
+    )
     return shown, f" {len(shown)} / {len(rows)}", alarm, _case_rows(cases, ctx, lang), f" {summary}"
 
 
 @auth.secure_callback(
     DUTY_READERS,
-    Output(DETAIL, "children"), Output(HISTORY, "children"),
-    Input(QUEUE, "selectedRows"), Input(DONE, "data"), Input(TICK, "n_intervals"),
+    Output(DETAIL, "children"),
+    Output(HISTORY, "children"),
+    Input(QUEUE, "selectedRows"),
+    Input(DONE, "data"),
+    Input(TICK, "n_intervals"),
 )
 def show_detail(selected, _done, _n):
     ctx = context()
@@ -209,17 +347,31 @@ def show_detail(selected, _done, _n):
         who = names.get(entry["actor"], entry["actor"])
         text = names.get(entry["note"], entry["note"]) if entry["action"] == "assign" else entry["note"]
         note = f" · {text}" if text and entry["action"] != "open" else ""
-        items.append(html.Li(className=f"tl-item tl-{entry['action']}", children=[
-            html.Span(f"{ctx.local(entry['at']):%m-%d %H:%M:%S}", className="tl-time"),
-            html.Span(action_name(entry["action"], lang), className="tl-action"),
-            html.Span(f"{who}{note}", className="tl-who"),
-        ]))
-    detail = html.Div([
-        html.Div([html.Span(row["severity_label"], className=f"sev-chip sev-{row['severity']}"),
-                  html.Span(row["title"], className="detail-title")], className="detail-head"),
-        html.Div(f"{row['district']} · {row['state']} · {t('col_opened', lang)} {row['opened']}",
-                 className="detail-meta"),
-    ])
+        items.append(
+            html.Li(
+                className=f"tl-item tl-{entry['action']}",
+                children=[
+                    html.Span(f"{ctx.local(entry['at']):%m-%d %H:%M:%S}", className="tl-time"),
+                    html.Span(action_name(entry["action"], lang), className="tl-action"),
+                    html.Span(f"{who}{note}", className="tl-who"),
+                ],
+            )
+        )
+    detail = html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(row["severity_label"], className=f"sev-chip sev-{row['severity']}"),
+                    html.Span(row["title"], className="detail-title"),
+                ],
+                className="detail-head",
+            ),
+            html.Div(
+                f"{row['district']} · {row['state']} · {t('col_opened', lang)} {row['opened']}",
+                className="detail-meta",
+            ),
+        ]
+    )
     return detail, items
 
 
@@ -229,20 +381,29 @@ def _conflict(ctx: Context, alert_id: int, lang: str, exc: Conflict) -> str:
         now = duty_store.alert_by_id(conn, alert_id)
     names = _names(ctx)
     if now and now["resolved"]:
-        return t("conflict_resolve", lang).format(who=names.get(now["resolved_by"], now["resolved_by"]),
-                                                  at=f"{ctx.local(now['resolved_at']):%H:%M}")
+        return t("conflict_resolve", lang).format(
+            who=names.get(now["resolved_by"], now["resolved_by"]), at=f"{ctx.local(now['resolved_at']):%H:%M}"
+        )
     if now and now["acknowledged"]:
-        return t("conflict_ack", lang).format(who=names.get(now["acked_by"], now["acked_by"]),
-                                              at=f"{ctx.local(now['acked_at']):%H:%M}")
+        return t("conflict_ack", lang).format(
+            who=names.get(now["acked_by"], now["acked_by"]), at=f"{ctx.local(now['acked_at']):%H:%M}"
+        )
     return t("action_failed", lang).format(why=str(exc))
 
 
 @auth.secure_callback(
     DUTY_ACTORS,
-    Output(MESSAGE, "children"), Output(MESSAGE, "className"), Output(DONE, "data"),
+    Output(MESSAGE, "children"),
+    Output(MESSAGE, "className"),
+    Output(DONE, "data"),
     *(Input(button, "n_clicks") for button in ACTION_BUTTONS),
-    State(QUEUE, "selectedRows"), State(ASSIGNEE, "value"), State(COMMENT_TEXT, "value"), State(NOTE, "value"),
-    State(SILENCE_SCOPE, "value"), State(SILENCE_MINUTES, "value"), State(SILENCE_REASON, "value"),
+    State(QUEUE, "selectedRows"),
+    State(ASSIGNEE, "value"),
+    State(COMMENT_TEXT, "value"),
+    State(NOTE, "value"),
+    State(SILENCE_SCOPE, "value"),
+    State(SILENCE_MINUTES, "value"),
+    State(SILENCE_REASON, "value"),
     State(SILENCE_MATCHERS, "value"),
     prevent_initial_call=True,
 )
@@ -279,7 +440,9 @@ def act(*args):
         else:
             if not (reason or "").strip() or not minutes or float(minutes) <= 0:
                 return t("need_reason", lang), "duty-message warn", dash.no_update
-            if scope == "custom":  # label matchers as the command line takes them: district=510104 rule=~"camera_.*"
+            if (
+                scope == "custom"
+            ):  # label matchers as the command line takes them: district=510104 rule=~"camera_.*"
                 matchers = (custom or "").split()
                 if not matchers:
                     return t("need_matchers", lang), "duty-message warn", dash.no_update
@@ -309,17 +472,22 @@ def _rule_of(ctx: Context, alert_id: int) -> str:
 
 dash.clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="alarm"),
-    Output(ALARM, "className"), Input(ALARM_IDS, "data"), State(ALARM, "className"),
+    Output(ALARM, "className"),
+    Input(ALARM_IDS, "data"),
+    State(ALARM, "className"),
 )
 dash.clientside_callback(  # the matchers field only when the officer chose to write matchers
     "function (scope) { return {display: scope === 'custom' ? 'flex' : 'none'}; }",
-    Output(MATCHERS_ROW, "style"), Input(SILENCE_SCOPE, "value"),
+    Output(MATCHERS_ROW, "style"),
+    Input(SILENCE_SCOPE, "value"),
 )
 dash.clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="enableSound"),
-    Output(SOUND, "className"), Input(SOUND, "n_clicks"),
+    Output(SOUND, "className"),
+    Input(SOUND, "n_clicks"),
 )
 dash.clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="tickGrids"),
-    Output(GRID_TICK, "data"), Input(SECOND, "n_intervals"),
+    Output(GRID_TICK, "data"),
+    Input(SECOND, "n_intervals"),
 )

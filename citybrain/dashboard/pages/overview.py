@@ -31,8 +31,12 @@ TICK = "overview-tick"
 VIEWPORT = "overview-viewport"
 DRAWN_FOR = "overview-drawn-for"  # the viewport height the map's labels were last sized for
 ROLES = frozenset(Role)
-PANEL_TITLES = {Panel.RISK: "panel_risk", Panel.ALERTS: "panel_alerts", Panel.CASES: "panel_cases",
-                Panel.VIDEO: "panel_video"}
+PANEL_TITLES = {
+    Panel.RISK: "panel_risk",
+    Panel.ALERTS: "panel_alerts",
+    Panel.CASES: "panel_cases",
+    Panel.VIDEO: "panel_video",
+}
 
 
 def layout(**_query) -> html.Div:
@@ -45,18 +49,37 @@ def layout(**_query) -> html.Div:
             dcc.Store(id=VIEWPORT),
             dcc.Store(id=DRAWN_FOR, data=None),
             html.Div(id=TOTALS, className="kpis"),
-            html.Div(className="panels", children=[
-                html.Div(className="map-panel", children=[
-                    html.Div(className="map-head", children=[
-                        html.H2(t("map_title", lang), className="panel-title"), map_legend(lang)]),
-                    dcc.Graph(id=MAP, className="district-map", config=graph_config(), responsive=True,
-                              figure=district_map(ctx.city, [], lang, ctx.wall.core_districts)),
-                ]),
-                html.Div(className="side-panel", children=[
-                    html.Div(id=TICKER, className="ticker"),
-                    html.Div(id=SIDE, className="side-rotation"),
-                ]),
-            ]),
+            html.Div(
+                className="panels",
+                children=[
+                    html.Div(
+                        className="map-panel",
+                        children=[
+                            html.Div(
+                                className="map-head",
+                                children=[
+                                    html.H2(t("map_title", lang), className="panel-title"),
+                                    map_legend(lang),
+                                ],
+                            ),
+                            dcc.Graph(
+                                id=MAP,
+                                className="district-map",
+                                config=graph_config(),
+                                responsive=True,
+                                figure=district_map(ctx.city, [], lang, ctx.wall.core_districts),
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        className="side-panel",
+                        children=[
+                            html.Div(id=TICKER, className="ticker"),
+                            html.Div(id=SIDE, className="side-rotation"),
+                        ],
+                    ),
+                ],
+            ),
         ],
     )
 
@@ -65,7 +88,8 @@ shell.register(__name__, path="/", label_key="page_overview", roles=ROLES, layou
 
 clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="viewport"),
-    Output(VIEWPORT, "data"), Input(TICK, "n_intervals"),
+    Output(VIEWPORT, "data"),
+    Input(TICK, "n_intervals"),
 )
 
 
@@ -85,26 +109,47 @@ def kpis(picture, devices: list[dict] | None, lang: str) -> list:
         reporting = sum(r["sensors_reporting"] for r in devices)
         sensors = sum(r["sensors"] for r in devices)
         tiles += [
-            kpi_tile(f"{t('cameras_online', lang)} {t('of_total', lang)} {totals.cameras:,}", f"{online:,}",
-                     tile_id="kpi-cameras-online"),
-            kpi_tile(t("cameras_down", lang), f"{totals.cameras_down:,}", alarm=totals.cameras_down > 0.05 * totals.cameras,
-                     tile_id="kpi-cameras-down"),
-            kpi_tile(f"{t('sensors_reporting', lang)} {t('of_total', lang)} {sensors:,}", f"{reporting:,}",
-                     alarm=sensors > 0 and reporting < 0.9 * sensors, tile_id="kpi-sensors"),
+            kpi_tile(
+                f"{t('cameras_online', lang)} {t('of_total', lang)} {totals.cameras:,}",
+                f"{online:,}",
+                tile_id="kpi-cameras-online",
+            ),
+            kpi_tile(
+                t("cameras_down", lang),
+                f"{totals.cameras_down:,}",
+                alarm=totals.cameras_down > 0.05 * totals.cameras,
+                tile_id="kpi-cameras-down",
+            ),
+            kpi_tile(
+                f"{t('sensors_reporting', lang)} {t('of_total', lang)} {sensors:,}",
+                f"{reporting:,}",
+                alarm=sensors > 0 and reporting < 0.9 * sensors,
+                tile_id="kpi-sensors",
+            ),
         ]
     tiles += [
         kpi_tile(t("open_cases", lang), f"{totals.open_cases:,}", tile_id="kpi-open-cases"),
-        kpi_tile(t("open_emergencies", lang), f"{totals.open_emergencies:,}", alarm=totals.open_emergencies > 0,
-                 tile_id="kpi-emergencies"),
-        kpi_tile(t("active_alerts", lang), f"{totals.active_alerts:,}", alarm=totals.critical_unacked > 0,
-                 tile_id="kpi-alerts"),
+        kpi_tile(
+            t("open_emergencies", lang),
+            f"{totals.open_emergencies:,}",
+            alarm=totals.open_emergencies > 0,
+            tile_id="kpi-emergencies",
+        ),
+        kpi_tile(
+            t("active_alerts", lang),
+            f"{totals.active_alerts:,}",
+            alarm=totals.critical_unacked > 0,
+            tile_id="kpi-alerts",
+        ),
     ]
     return tiles
 
 
 def ticker(alerts: list[dict], titles: list[str], names: dict[str, str], now: datetime, lang: str) -> list:
     """The newest critical or major alert, always on screen whatever the side panel shows."""
-    top = [(a, title) for a, title in zip(alerts, titles, strict=True) if a["severity"] in ("critical", "major")]
+    top = [
+        (a, title) for a, title in zip(alerts, titles, strict=True) if a["severity"] in ("critical", "major")
+    ]
     if not top:
         return [html.Span(t("no_active_alerts", lang), className="ticker-quiet")]
     a, title = top[0]
@@ -115,8 +160,12 @@ def ticker(alerts: list[dict], titles: list[str], names: dict[str, str], now: da
 def side_panel(picture, alerts: list[dict], titles: list[str], devices, case_kpis, now: datetime, lang: str):
     ctx = context()
     names = _names(lang)
-    per = {Panel.RISK: ctx.wall.rows_per_page, Panel.ALERTS: ctx.wall.rows_per_page,
-           Panel.CASES: ctx.wall.table_rows_per_page, Panel.VIDEO: ctx.wall.table_rows_per_page}
+    per = {
+        Panel.RISK: ctx.wall.rows_per_page,
+        Panel.ALERTS: ctx.wall.rows_per_page,
+        Panel.CASES: ctx.wall.table_rows_per_page,
+        Panel.VIDEO: ctx.wall.table_rows_per_page,
+    }
     lists = {
         Panel.RISK: wp.warned(picture.risk if picture else []),
         Panel.ALERTS: list(zip(alerts, titles, strict=True)),
@@ -124,7 +173,9 @@ def side_panel(picture, alerts: list[dict], titles: list[str], devices, case_kpi
         Panel.VIDEO: wp.video_order(devices or []),
     }
     pages = {p: wp.paginate(items, per[p]) for p, items in lists.items()}
-    slot = wp.slot_at(now, ctx.wall.rotate_s, wp.rotation(ctx.wall.playlist, {p: len(v) for p, v in pages.items()}))
+    slot = wp.slot_at(
+        now, ctx.wall.rotate_s, wp.rotation(ctx.wall.playlist, {p: len(v) for p, v in pages.items()})
+    )
     page = pages[slot.panel][slot.page]
     hidden = len(lists[slot.panel]) - len(page)
     if slot.panel is Panel.RISK:
@@ -135,16 +186,23 @@ def side_panel(picture, alerts: list[dict], titles: list[str], devices, case_kpi
         body = wp.case_rows(page, names, lang)
     else:
         body = wp.video_rows(page, names, lang)
-    dots = html.Div(className="playlist", children=[
-        html.Span(className="dot on" if p is slot.panel else "dot") for p in ctx.wall.playlist])
+    dots = html.Div(
+        className="playlist",
+        children=[html.Span(className="dot on" if p is slot.panel else "dot") for p in ctx.wall.playlist],
+    )
     return [wp.panel_frame(t(PANEL_TITLES[slot.panel], lang), slot, hidden, lang, body), dots]
 
 
 @auth.secure_callback(
     ROLES,
-    Output(MAP, "figure"), Output(DRAWN_FOR, "data"),
-    Output(TOTALS, "children"), Output(TICKER, "children"), Output(SIDE, "children"),
-    Input(TICK, "n_intervals"), Input(VIEWPORT, "data"), State(DRAWN_FOR, "data"),
+    Output(MAP, "figure"),
+    Output(DRAWN_FOR, "data"),
+    Output(TOTALS, "children"),
+    Output(TICKER, "children"),
+    Output(SIDE, "children"),
+    Input(TICK, "n_intervals"),
+    Input(VIEWPORT, "data"),
+    State(DRAWN_FOR, "data"),
 )
 def refresh(_n, viewport, drawn_for):
     ctx = context()
@@ -162,5 +220,10 @@ def refresh(_n, viewport, drawn_for):
     else:
         figure, drawn_for = map_patch(ctx.city, risk, lang, core), no_update
     names = _names(lang)
-    return (figure, drawn_for, kpis(picture, devices, lang), ticker(alerts, titles, names, now, lang),
-            side_panel(picture, alerts, titles, devices, case_kpis, now, lang))
+    return (
+        figure,
+        drawn_for,
+        kpis(picture, devices, lang),
+        ticker(alerts, titles, names, now, lang),
+        side_panel(picture, alerts, titles, devices, case_kpis, now, lang),
+    )
