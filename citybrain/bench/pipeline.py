@@ -30,6 +30,7 @@ from kafka import KafkaProducer
 from citybrain.bench import reference
 from citybrain.bench.ingest import bare_copy
 from citybrain.bench.runner import scratch_databases
+from citybrain.bench.wall_latency import flood_to_wall
 from citybrain.events import SENSOR_SPECS, CameraStatus, CaseEvent, IoTReading, SensorKind, Topic
 from citybrain.geo.city import City
 from citybrain.geo.registry import Devices, build_registry
@@ -257,6 +258,25 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
         await publisher.stop()
 
 
+WALL_REFRESH_S = 2.0
+FLOOD_DISTRICTS = ("510114", "510116", "510107")  # Xindu, Shuangliu, Wuhou
+
+
+def to_screen(bootstrap: str, url: str, workers: Workers, sensors: Devices, group: str, floods: int) -> list:
+    """Floods in ``floods`` districts, each timed from its first event to the wall showing it.
+
+    See ``wall_latency``: the wall's own cached readers, polled at a screen's refresh interval.
+    """
+    workers.start(url, group)
+    try:
+        return [
+            flood_to_wall(bootstrap, url, sensors, d, refresh_s=WALL_REFRESH_S)
+            for d in FLOOD_DISTRICTS[:floods]
+        ]
+    finally:
+        workers.stop()
+
+
 def run(
     bootstrap: str,
     urls: list[str],
@@ -268,6 +288,7 @@ def run(
     echo: Callable[[str], None] = print,
     latency_rates: tuple[int, ...] = LATENCY_RATES,
     latency_s: float = LATENCY_SECONDS,
+    floods: int = len(FLOOD_DISTRICTS),
 ) -> dict:
     """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
     url, ref_url, pair_url = urls
@@ -319,11 +340,17 @@ def run(
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
+        screen = to_screen(bootstrap, url, workers, sensors, group, floods)
         for entry in lat:
             echo(
                 f"  event→database at {entry['rate_per_s']:,}/s (offered {entry['offered_per_s']:,}/s):"
                 f" p50 {entry['p50']:.0f} ms, p95 {entry['p95']:.0f} ms"
             )
+        echo(
+            f"  event→screen (a flood, wall refresh {WALL_REFRESH_S:g} s): district coloured after"
+            f" {', '.join(f'{r.incident_s:.1f}' for r in screen)} s; critical alert listed after"
+            f" {', '.join('-' if r.alert_s is None else f'{r.alert_s:.1f}' for r in screen)} s"
+        )
     finally:
         workers.stop()
     echo(f"  worker peak RSS   {workers.peak_rss / 2**20:>10,.0f} MiB")
@@ -338,6 +365,10 @@ def run(
         "ratio_worker_to_reference": round(worker / rate["reference"], 3),
         "ratio_two_workers_to_one": round(rate["two_workers"] / worker, 3),
         "latency_ms": lat,
+        "event_to_screen_s": [
+            {"incident": round(r.incident_s, 2), "alert": None if r.alert_s is None else round(r.alert_s, 2)}
+            for r in screen
+        ],
         "worker_peak_rss_mib": round(workers.peak_rss / 2**20, 1),
     }
 

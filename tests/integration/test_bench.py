@@ -27,7 +27,12 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
     from tests.helpers import settings_for
 
     result = pipeline.run_standalone(
-        settings_for(partitions=2), 4000, echo=lambda _: None, latency_rates=(200, 1000), latency_s=2
+        settings_for(partitions=2),
+        4000,
+        echo=lambda _: None,
+        latency_rates=(200, 1000),
+        latency_s=2,
+        floods=1,
     )
     rates = result["events_per_s"]
     assert set(rates) == {
@@ -49,3 +54,5 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
     for entry in result["latency_ms"]:
         assert entry["samples"] == entry["rate_per_s"] * 2 and 0 < entry["p50"] <= entry["p95"]
     assert result["worker_peak_rss_mib"] > 10
+    (screen,) = result["event_to_screen_s"]  # a flood reaches the wall's readers, and its critical alert
+    assert 0 < screen["incident"] < 60 and screen["alert"] is not None and screen["alert"] >= 0

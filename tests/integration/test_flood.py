@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from citybrain.dashboard.latency import flood_to_wall
+from citybrain.bench.wall_latency import flood_to_wall
 from citybrain.events import Level
 from citybrain.risk.config import RiskConfig
 from citybrain.runtime.broker import ensure_topics

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import yaml
 
-from citybrain.dashboard.load import wall_screens_cost
+from citybrain.bench.wall_load import wall_screens_cost
 from citybrain.events import Level
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
