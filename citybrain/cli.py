@@ -19,7 +19,10 @@ from citybrain.store.migrate import MigrationError, connect
 from citybrain.store.roles import RoleError
 
 app = typer.Typer(
-    help="citybrain: a city's real-time operations centre. Settings come from CITYBRAIN_* environment variables.",
+    help=(
+        "citybrain: a city's real-time operations centre. "
+        "Settings come from CITYBRAIN_* environment variables."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -61,7 +64,8 @@ def owner_url(settings: Settings) -> str:
 
 
 def reachable(url: str) -> str:
-    """``url``, once its database answers; else one line naming the server (DatabaseUnavailable), no traceback."""
+    """``url``, once its database answers; else one line naming the server (DatabaseUnavailable), no
+    traceback."""
     with connect(url):
         return url
 
@@ -98,7 +102,8 @@ def migrate() -> None:
     need(settings, "database_url")
     counts = prepare_database(settings.database_url, settings, settings.app_database_url)
     typer.echo(
-        f"schema up to date ({counts['storage']} mode); {counts['districts']} districts, {counts['cameras']:,} cameras, "
+        f"schema up to date ({counts['storage']} mode); "
+        f"{counts['districts']} districts, {counts['cameras']:,} cameras, "
         f"{counts['sensors']:,} sensors"
     )
     if "app_role" in counts:
@@ -448,7 +453,8 @@ def alerts_deliveries(
     for r in rows:
         alerts = ",".join(map(str, r["alert_ids"][:4])) + ("…" if len(r["alert_ids"]) > 4 else "")
         typer.echo(
-            f"{r['at']:%m-%d %H:%M:%S}  {r['receiver']:9} {'ok' if r['ok'] else 'FAILED':6} {r['attempts']:>5}"
+            f"{r['at']:%m-%d %H:%M:%S}  {r['receiver']:9} {'ok' if r['ok'] else 'FAILED':6} "
+            f"{r['attempts']:>5}"
             f" {alerts:12} {r['group_key']}{' -- ' + r['error'] if r['error'] else ''}"
         )
 
@@ -713,7 +719,8 @@ def chaos(
     seed: Annotated[int, typer.Option(help="Seed of the traffic and of when harm strikes.")] = 1,
     output: Annotated[Path, typer.Option(help="Where to write the figures (JSON).")] = Path("chaos.json"),
 ) -> None:
-    """Prove nothing is lost: kill the worker, stop the database, send hostile input, then account for every event.
+    """Prove nothing is lost: kill the worker, stop the database, send hostile input, then account for every
+    event.
 
     Runs on a broker, PostgreSQL and small city of its own; exits 1 when any event is lost,
     duplicated or dead-lettered for the wrong reason.

@@ -179,7 +179,8 @@ def port_for(base_port: int | None, role: str) -> int | None:
 
 
 def start_metrics_server(port: int, host: str = "127.0.0.1", registry=REGISTRY) -> MetricsServer:
-    """Serve ``/metrics`` (Prometheus text format) on host:port from a daemon thread; port 0 picks a free one."""
+    """Serve ``/metrics`` (Prometheus text format) on host:port from a daemon thread; port 0 picks a free
+    one."""
     try:
         httpd, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:

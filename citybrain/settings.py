@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     storage_mode: Literal["detect", "timescale", "plain"] = Field(
         "detect",
         description="How `migrate` chooses storage for a new database: `detect` (TimescaleDB when the server "
-        "can run it, plain PostgreSQL when it has none, an error naming the fix when TimescaleDB is installed but not "
+        "can run it, plain PostgreSQL when it has none, an error naming the fix when TimescaleDB "
+        "is installed but not "
         "preloaded), `timescale` (require it) or `plain` (never use it).",
     )
     metrics_host: str = Field("127.0.0.1", description="Address the Prometheus metrics endpoints listen on.")

@@ -88,7 +88,8 @@ def seeded_url(database_url, city, registry) -> str:
 
 @pytest.fixture
 def bootstrap(tmp_path_factory) -> str:
-    """A fresh embedded broker per test (it starts in well under a second), so no test reads another's events."""
+    """A fresh embedded broker per test (it starts in well under a second), so no test reads another's
+    events."""
     from citybrain.runtime.broker import start_embedded
     from citybrain.runtime.supervisor import stop_process_group
 

@@ -91,7 +91,8 @@ class NoDataRule(Rule):
 
 class StorageJobFailingRule(Rule):
     """A storage job (a TimescaleDB policy, or a task the worker runs itself) whose last run failed or that
-    has not succeeded for twice its schedule (store/health.py); one alert per job, clear once it is healthy."""
+    has not succeeded for twice its schedule (store/health.py); one alert per job, clear once it is
+    healthy."""
 
     type: Literal["storage_job_failing"]
     overdue: bool = Field(

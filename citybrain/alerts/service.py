@@ -197,9 +197,11 @@ class AlertService:
             a = tr.alert
             if tr.kind is Kind.OPEN:
                 cur.execute(
-                    "INSERT INTO alerts (dedup_key, rule_id, scope, severity, district, title, labels, opened_at,"
+                    "INSERT INTO alerts (dedup_key, rule_id, scope, severity, district, title, labels,"
+                    " opened_at,"
                     " last_seen, value, peak, muted) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (dedup_key) WHERE status = 'active' AND NOT resolved DO NOTHING RETURNING *",
+                    " ON CONFLICT (dedup_key) WHERE status = 'active' AND NOT resolved"
+                    " DO NOTHING RETURNING *",
                     (
                         a.key,
                         a.rule_id,
@@ -274,10 +276,12 @@ class AlertService:
         )
         cur.execute("DELETE FROM alert_tracks WHERE NOT (dedup_key = ANY(%s))", (list(result.tracks),))
         cur.executemany(
-            "INSERT INTO alert_tracks (dedup_key, rule_id, pending_since, clear_since, suppressed, labels, evaluated_at)"
+            "INSERT INTO alert_tracks"
+            " (dedup_key, rule_id, pending_since, clear_since, suppressed, labels, evaluated_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO UPDATE SET"
             " pending_since = EXCLUDED.pending_since, clear_since = EXCLUDED.clear_since,"
-            " suppressed = EXCLUDED.suppressed, labels = EXCLUDED.labels, evaluated_at = EXCLUDED.evaluated_at",
+            " suppressed = EXCLUDED.suppressed, labels = EXCLUDED.labels,"
+            " evaluated_at = EXCLUDED.evaluated_at",
             [
                 (k, t.rule_id, t.pending_since, t.clear_since, t.suppressed, _json(t.labels), t.evaluated_at)
                 for k, t in result.tracks.items()
@@ -292,7 +296,8 @@ class AlertService:
         a = tr.alert
         if tr.kind is Kind.UPDATE:
             return (
-                "UPDATE alerts SET value = %s, peak = greatest(peak, %s), muted = %s WHERE id = %s RETURNING *",
+                "UPDATE alerts SET value = %s, peak = greatest(peak, %s), muted = %s"
+                " WHERE id = %s RETURNING *",
                 (a.value, a.peak, tr.muted, alert_id),
             )
         if tr.kind is Kind.CLEAR:
@@ -366,7 +371,8 @@ class AlertService:
             actor,
             "acknowledge",
             check,
-            "UPDATE alerts SET acknowledged = true, acked_by = %s, acked_at = now() WHERE id = %s RETURNING *",
+            "UPDATE alerts SET acknowledged = true, acked_by = %s, acked_at = now()"
+            " WHERE id = %s RETURNING *",
             (actor,),
         )
 
@@ -395,7 +401,8 @@ class AlertService:
         def keep_closed(cur, row):
             if row["status"] == "active":  # still firing: do not reopen until the condition clears
                 cur.execute(
-                    "INSERT INTO alert_tracks (dedup_key, rule_id, suppressed, labels) VALUES (%s, %s, true, %s)"
+                    "INSERT INTO alert_tracks (dedup_key, rule_id, suppressed, labels)"
+                    " VALUES (%s, %s, true, %s)"
                     " ON CONFLICT (dedup_key) DO UPDATE SET suppressed = true, labels = EXCLUDED.labels",
                     (row["dedup_key"], row["rule_id"], json.dumps(row["labels"])),
                 )
@@ -434,7 +441,8 @@ class AlertService:
         stored = [m.to_dict() for m in parsed]
         with self._connect() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO silences (matchers, starts_at, ends_at, reason, created_by) VALUES (%s, %s, %s, %s, %s)"
+                "INSERT INTO silences (matchers, starts_at, ends_at, reason, created_by)"
+                " VALUES (%s, %s, %s, %s, %s)"
                 " RETURNING id",
                 (json.dumps(stored), starts, ends, reason.strip(), actor),
             )
@@ -509,7 +517,8 @@ class AlertService:
     def expire_silence(
         self, silence_id: int, actor: str, note: str | None = None, now: datetime | None = None
     ) -> dict:
-        """End a silence now (before it was due to end); the alerts it muted are announced at the next tick."""
+        """End a silence now (before it was due to end); the alerts it muted are announced at the next
+        tick."""
         now = now or datetime.now(UTC)
         if not actor:
             raise AlertError("an action needs the officer's name")

@@ -18,7 +18,8 @@ from citybrain.store.migrate import migrate
 
 @contextmanager
 def scratch_databases(database_url: str | None, n: int):
-    """``n`` fresh, migrated databases on the given server, or on a throwaway embedded PostgreSQL; dropped after."""
+    """``n`` fresh, migrated databases on the given server, or on a throwaway embedded PostgreSQL; dropped
+    after."""
     server = None
     tmp = None
     if database_url is None:

@@ -192,7 +192,8 @@ def run(
             seed_city(url, city, cameras, sensors)
             broker.ensure_topics(bootstrap, 4)
             echo(
-                f"  sending {report.sent:,} messages ({report.hostile:,} hostile, {report.replays:,} exact replays)"
+                f"  sending {report.sent:,} messages"
+                f" ({report.hostile:,} hostile, {report.replays:,} exact replays)"
             )
             acked: list = []
             over_s = 10.0 + 7.0 * harm.kills + (harm.db_outage_s + 5.0 if harm.db_outage_s else 0.0)
@@ -207,7 +208,8 @@ def run(
                 worker.proc.wait()
                 report.kills += 1
                 echo(
-                    f"  worker killed ({report.kills}/{harm.kills}) with {_accounted(url):,} events accounted for"
+                    f"  worker killed ({report.kills}/{harm.kills})"
+                    f" with {_accounted(url):,} events accounted for"
                 )
                 supervisor.respawn(worker)
             if harm.db_outage_s:

@@ -399,7 +399,8 @@ LOGIN_PAGE = """<!DOCTYPE html>
 
 MESSAGE_PAGE = """<!DOCTYPE html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}">
-<head><meta charset="utf-8"><title>{{ title }}</title><link rel="stylesheet" href="/assets/citybrain.css"></head>
+<head><meta charset="utf-8"><title>{{ title }}</title>\
+<link rel="stylesheet" href="/assets/citybrain.css"></head>
 <body class="login-body"><main class="login-card"><h1>{{ title }}</h1><p>{{ text }}</p>
 <a class="login-lang" href="/">{{ link }}</a></main></body></html>
 """

@@ -1,4 +1,5 @@
-"""gunicorn settings for several dashboard processes (``gunicorn -c python:citybrain.dashboard.gunicorn_conf``).
+"""gunicorn settings for several dashboard processes
+(``gunicorn -c python:citybrain.dashboard.gunicorn_conf``).
 
 Metrics across processes use prometheus-client's multiprocess mode: with
 ``PROMETHEUS_MULTIPROC_DIR`` set (an empty directory the processes may write), every dashboard

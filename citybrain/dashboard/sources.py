@@ -56,7 +56,8 @@ class CityPicture:
 
 
 class Reader(Generic[T]):
-    """One dataset: ``fetch(conn, at, key)`` run at most once per ``ttl_s`` per (key, at); ``at`` None is now."""
+    """One dataset: ``fetch(conn, at, key)`` run at most once per ``ttl_s`` per (key, at); ``at`` None is
+    now."""
 
     def __init__(
         self,
@@ -112,7 +113,8 @@ class Reader(Generic[T]):
 
 
 class BrokerReader(Reader[T]):
-    """A reader of the broker rather than the database: ``fetch(at, key)``, live only (the broker keeps no past)."""
+    """A reader of the broker rather than the database: ``fetch(at, key)``, live only (the broker keeps no
+    past)."""
 
     def __init__(self, name: str, fetch: Callable[[datetime | None, Any], T], ttl_s: float) -> None:
         super().__init__(name, None, lambda _conn, at, key: fetch(at, key), ttl_s)

@@ -117,7 +117,8 @@ def up(settings: Settings) -> None:
             f"storage    {counts['storage']} mode; worker and dashboard connect as role {counts['app_role']}"
         )
         echo(
-            f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, {counts['sensors']:,} sensors"
+            f"city       {counts['districts']} districts, {counts['cameras']:,} cameras, "
+            f"{counts['sensors']:,} sensors"
         )
 
         sign_in = first_admin(database_url, settings)

@@ -112,5 +112,6 @@ def silent_districts(conn: psycopg.Connection, silent_for_s: float, now: datetim
 
 
 def storage_jobs(conn: psycopg.Connection) -> list[health.JobHealth]:
-    """Every storage job's health: TimescaleDB's policy jobs and the worker's own tasks (``maintenance_runs``)."""
+    """Every storage job's health: TimescaleDB's policy jobs and the worker's own tasks
+    (``maintenance_runs``)."""
     return health.job_health(conn)

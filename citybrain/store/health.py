@@ -26,12 +26,14 @@ GRACE_S = 300.0
 # Jobs 1-999 are TimescaleDB's own (telemetry, job-error log retention); policies get ids from 1000.
 # Infinite timestamps (a job that never ran) are NULL here: Python has no datetime for them.
 TIMESCALE_JOBS_SQL = """
-SELECT j.job_id::text AS job, j.proc_name AS kind, coalesce(ca.view_name, j.hypertable_name)::text AS relation,
+SELECT j.job_id::text AS job, j.proc_name AS kind,
+       coalesce(ca.view_name, j.hypertable_name)::text AS relation,
        j.scheduled, extract(epoch FROM j.schedule_interval)::float8 AS schedule_s,
        lower(s.last_run_status) AS last_status,
        CASE WHEN isfinite(s.last_successful_finish) THEN s.last_successful_finish END AS last_success,
        CASE WHEN isfinite(s.last_run_started_at) THEN s.last_run_started_at END AS last_started,
-       coalesce(s.total_runs, 0)::bigint AS total_runs, coalesce(s.total_failures, 0)::bigint AS total_failures,
+       coalesce(s.total_runs, 0)::bigint AS total_runs,
+       coalesce(s.total_failures, 0)::bigint AS total_failures,
        CASE WHEN isfinite(coalesce(s.next_start, j.next_start)) THEN coalesce(s.next_start, j.next_start) END
            AS next_start,
        {last_error} AS last_error
@@ -81,7 +83,8 @@ class JobHealth:
 
 
 def _overdue(row: dict, now: datetime, since: datetime | None) -> bool:
-    """Scheduled, and no success for twice its schedule plus grace (counted from ``since`` if it never succeeded)."""
+    """Scheduled, and no success for twice its schedule plus grace (counted from ``since`` if it never
+    succeeded)."""
     period = row["schedule_s"]
     if not row["scheduled"] or period is None:
         return False

@@ -58,7 +58,8 @@ def refresh_late_rollups(url: str) -> int:
 
 
 def run_prune(url: str, cfg: StorageConfig, every_s: float = PRUNE_EVERY_S) -> int:
-    """Delete what is past retention in plain mode, recording the run; returns rows deleted (0 on TimescaleDB)."""
+    """Delete what is past retention in plain mode, recording the run; returns rows deleted (0 on
+    TimescaleDB)."""
     with connect(url) as conn:
         if storage_mode(conn) != "plain":
             return 0

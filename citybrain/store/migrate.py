@@ -99,7 +99,10 @@ def describe(url: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "<unparseable database URL>"
-    return f"{info.get('user', '')}@{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+    return (
+        f"{info.get('user', '')}@{info.get('host', 'localhost')}:{info.get('port', 5432)}"
+        f"/{info.get('dbname', '')}"
+    )
 
 
 def first_line(exc: BaseException) -> str:
@@ -167,7 +170,8 @@ def decide_mode(facts: ServerFacts, requested: str = "detect", server: str = "th
     if facts.migrated:
         if requested not in ("detect", facts.migrated):
             raise MigrationError(
-                f"the database {server} was migrated in {facts.migrated} mode; CITYBRAIN_STORAGE_MODE={requested} "
+                f"the database {server} was migrated in {facts.migrated} mode; "
+                f"CITYBRAIN_STORAGE_MODE={requested} "
                 "cannot change that (migrate into a new database instead)"
             )
         return facts.migrated
@@ -199,7 +203,8 @@ def _version(text: str) -> tuple:
 
 
 def _update_extension(url: str) -> str | None:
-    """ALTER EXTENSION timescaledb UPDATE when the server has a newer version installed; returns the new version.
+    """ALTER EXTENSION timescaledb UPDATE when the server has a newer version installed; returns the new
+    version.
 
     TimescaleDB's documentation asks for the update to be the first statement of a fresh session (before the
     old version's library is loaded into it), so it runs on a connection of its own.

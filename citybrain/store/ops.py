@@ -1,6 +1,6 @@
 """What the operations page reads: the pipeline's throughput, dead letters, late events, case
-data-quality findings, failed notification deliveries and the workers' heartbeats. Rows in, no judgement; each query takes
-an ``at`` time (None: now) so a past moment can be shown.
+data-quality findings, failed notification deliveries and the workers' heartbeats. Rows in, no
+judgement; each query takes an ``at`` time (None: now) so a past moment can be shown.
 
 Throughput is counted by event time, per input topic and minute: from the per-district 1-minute
 rollups for readings and camera status (the same names in TimescaleDB and plain mode), and from
@@ -48,7 +48,8 @@ SELECT source_topic AS topic, reason,
 """
 
 NEWEST_DEAD_LETTERS_SQL = """
-SELECT id, received_at, source_topic, source_partition, source_offset, reason, detail, payload_size, replayed_at
+SELECT id, received_at, source_topic, source_partition, source_offset, reason, detail,
+       payload_size, replayed_at
   FROM dead_letters
  WHERE received_at <= coalesce(%(at)s, now())
  ORDER BY received_at DESC, id DESC
@@ -57,7 +58,8 @@ SELECT id, received_at, source_topic, source_partition, source_offset, reason, d
 
 LATE_EVENTS_SQL = """
 SELECT topic,
-       coalesce(sum(n) FILTER (WHERE bucket > coalesce(%(at)s, now()) - interval '1 hour'), 0)::bigint AS last_hour,
+       coalesce(sum(n) FILTER (WHERE bucket > coalesce(%(at)s, now()) - interval '1 hour'), 0)::bigint
+           AS last_hour,
        sum(n)::bigint AS last_day
   FROM late_events
  WHERE bucket > coalesce(%(at)s, now()) - interval '1 day' AND bucket <= coalesce(%(at)s, now())

@@ -46,7 +46,8 @@ class StorageConfig(BaseModel):
     def _order(self) -> StorageConfig:
         if self.compress_after_days >= self.raw_retention_days:
             raise ValueError("compress_after_days must be less than raw_retention_days")
-        # TimescaleDB refuses a compression policy on a continuous aggregate that reaches into its refresh window
+        # TimescaleDB refuses a compression policy on a continuous aggregate that reaches into its
+        # refresh window
         if self.aggregate_compress_after_days <= LONGEST_REFRESH_WINDOW_DAYS:
             raise ValueError(
                 f"aggregate_compress_after_days must be more than {LONGEST_REFRESH_WINDOW_DAYS} "

@@ -22,13 +22,16 @@ SELECT d.adcode, d.name_zh, d.name_en, coalesce(e.events, 0) AS events
   FROM districts d
   LEFT JOIN (
         SELECT district, count(*) AS events FROM (
-            SELECT district FROM readings WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+            SELECT district FROM readings
+             WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
               AND event_time <= coalesce(%(at)s, now())
             UNION ALL
-            SELECT district FROM camera_status WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+            SELECT district FROM camera_status
+             WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
               AND event_time <= coalesce(%(at)s, now())
             UNION ALL
-            SELECT district FROM case_events WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
+            SELECT district FROM case_events
+             WHERE event_time > coalesce(%(at)s, now()) - make_interval(secs => %(window)s)
               AND event_time <= coalesce(%(at)s, now())
         ) recent GROUP BY district
   ) e ON e.district = d.adcode
@@ -209,10 +212,11 @@ def district_series(
 
 
 LATEST_RISK_SQL = """
-SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level, i.final, i.floor,
-       i.sub_values, i.contributions
+SELECT DISTINCT ON (i.district) i.district, d.name_zh, d.name_en, i.window_end, i.score, i.level,
+       i.final, i.floor, i.sub_values, i.contributions
   FROM indicators i JOIN districts d ON d.adcode = i.district
- WHERE i.window_s = %(window_s)s AND i.window_end > coalesce(%(at)s, now()) - make_interval(secs => %(max_age)s)
+ WHERE i.window_s = %(window_s)s
+   AND i.window_end > coalesce(%(at)s, now()) - make_interval(secs => %(max_age)s)
    AND i.window_end <= coalesce(%(at)s, now()) + interval '1 minute'
  ORDER BY i.district, i.window_end DESC
 """

@@ -61,7 +61,8 @@ def seed_city(url: str, city: City, cameras: Devices, sensors: Devices) -> dict[
 
 
 def load_lookup(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str]], frozenset[str]]:
-    """camera_id → district, device_id → (district, kind), and the district codes, for enriching events at ingest."""
+    """camera_id → district, device_id → (district, kind), and the district codes, for enriching events at
+    ingest."""
     with psycopg.connect(url) as conn:
         cams = dict(conn.execute("SELECT camera_id, district FROM cameras").fetchall())
         sens = {

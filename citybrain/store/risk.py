@@ -54,9 +54,11 @@ WITH cams AS (
 )
 SELECT d.adcode AS district,
        coalesce(c.total, 0) AS cameras, coalesce(c.down, 0) AS cameras_down,
-       coalesce((SELECT jsonb_object_agg(kind, total) FROM sens WHERE sens.district = d.adcode), '{}') AS sensors,
+       coalesce((SELECT jsonb_object_agg(kind, total) FROM sens WHERE sens.district = d.adcode), '{}')
+           AS sensors,
        coalesce((SELECT sum(silent) FROM sens WHERE sens.district = d.adcode), 0)::bigint AS sensors_silent,
-       coalesce((SELECT jsonb_object_agg(kind, exceeding) FROM sens WHERE sens.district = d.adcode), '{}') AS exceeding,
+       coalesce((SELECT jsonb_object_agg(kind, exceeding) FROM sens WHERE sens.district = d.adcode), '{}')
+           AS exceeding,
        coalesce(n.n, 0) AS new_cases,
        coalesce(o.emergencies, 0) AS open_emergencies, coalesce(o.overdue, 0) AS overdue,
        coalesce(h.created, 0) AS history_created
@@ -103,7 +105,8 @@ def gather(
     for r in rows:
         if weeks >= cfg.baseline.min_weeks:
             per_hour = r["history_created"] / weeks
-        else:  # cold start: the city's rate shared by the district's share of video points (a population proxy)
+        else:
+            # cold start: the city's rate shared by the district's share of video points (a population proxy)
             per_hour = cfg.baseline.cold_start_city_cases_per_hour * r["cameras"] / total_cameras
         out[r["district"]] = DistrictInputs(
             cameras=r["cameras"],

@@ -15,9 +15,11 @@ RECORD_SQL = """
 INSERT INTO maintenance_runs AS m (task, schedule_s, last_started, last_finished, last_success,
                                    last_status, last_error, last_rows, runs, failures)
 VALUES (%(task)s, %(schedule_s)s, %(started)s, %(finished)s, CASE WHEN %(ok)s THEN %(finished)s END,
-        CASE WHEN %(ok)s THEN 'success' ELSE 'failed' END, %(error)s, %(rows)s, 1, CASE WHEN %(ok)s THEN 0 ELSE 1 END)
+        CASE WHEN %(ok)s THEN 'success' ELSE 'failed' END, %(error)s, %(rows)s, 1,
+        CASE WHEN %(ok)s THEN 0 ELSE 1 END)
 ON CONFLICT (task) DO UPDATE SET
-    schedule_s = EXCLUDED.schedule_s, last_started = EXCLUDED.last_started, last_finished = EXCLUDED.last_finished,
+    schedule_s = EXCLUDED.schedule_s, last_started = EXCLUDED.last_started,
+    last_finished = EXCLUDED.last_finished,
     last_success = coalesce(EXCLUDED.last_success, m.last_success), last_status = EXCLUDED.last_status,
     last_error = EXCLUDED.last_error, last_rows = coalesce(EXCLUDED.last_rows, m.last_rows),
     runs = m.runs + 1, failures = m.failures + EXCLUDED.failures

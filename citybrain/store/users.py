@@ -38,7 +38,8 @@ def count(conn: psycopg.Connection) -> int:
 
 def insert(conn: psycopg.Connection, username: str, display_name: str, role: str, password_hash: str) -> int:
     return conn.execute(
-        "INSERT INTO users (username, display_name, role, password_hash) VALUES (%s, %s, %s, %s) RETURNING id",
+        "INSERT INTO users (username, display_name, role, password_hash)"
+        " VALUES (%s, %s, %s, %s) RETURNING id",
         (username, display_name, role, password_hash),
     ).fetchone()[0]
 

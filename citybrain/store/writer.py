@@ -47,7 +47,8 @@ class Rollup:
         merge = ", ".join(f"{c} = " + rule.format(t=target, c=c) for c, (_, rule) in self.measures.items())
         return (
             f"INSERT INTO {target} (bucket, {keys}, {cols}) "
-            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time, TIMESTAMPTZ '2000-01-01 00:00:00+00'), "
+            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time,"
+            " TIMESTAMPTZ '2000-01-01 00:00:00+00'), "
             f"{keys}, {aggs} FROM {source} GROUP BY 1, {keys} "
             f"ON CONFLICT ({keys}, bucket) DO UPDATE SET {merge}"
         )
@@ -88,6 +89,21 @@ _LATEST_NON_NULL = ("deadline", "assignee", "satisfaction")
 _ORDER = (
     "event_time DESC, array_position(ARRAY['created','assigned','updated','resolved','closed'], type) DESC"
 )
+_LATEST_NON_NULL_AGGS = ", ".join(
+    f"(array_agg({c} ORDER BY {_ORDER}) FILTER (WHERE {c} IS NOT NULL))[1]" for c in _LATEST_NON_NULL
+)
+_SET_LATEST = ", ".join(
+    f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN EXCLUDED.{c} ELSE cases.{c} END"
+    for c in _LATEST
+)
+_SET_LATEST_NON_NULL = ", ".join(
+    f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time"
+    f" THEN COALESCE(EXCLUDED.{c}, cases.{c}) ELSE COALESCE(cases.{c}, EXCLUDED.{c}) END"
+    for c in _LATEST_NON_NULL
+)
+_SET_FIRST = ", ".join(
+    f"{c} = LEAST(cases.{c}, EXCLUDED.{c})" for c in ("opened_at", "assigned_at", "resolved_at", "closed_at")
+)
 CASE_FOLD = f"""
 INSERT INTO cases (case_id, {", ".join(_LATEST + _LATEST_NON_NULL)},
                    opened_at, assigned_at, resolved_at, closed_at, last_event_time)
@@ -96,7 +112,7 @@ SELECT case_id,
        (array_agg(category ORDER BY {_ORDER}))[1],
        (array_agg(urgency ORDER BY {_ORDER}))[1],
        (array_agg(type ORDER BY {_ORDER}))[1],
-       {", ".join(f"(array_agg({c} ORDER BY {_ORDER}) FILTER (WHERE {c} IS NOT NULL))[1]" for c in _LATEST_NON_NULL)},
+       {_LATEST_NON_NULL_AGGS},
        min(event_time) FILTER (WHERE type = 'created'),
        min(event_time) FILTER (WHERE type = 'assigned'),
        min(event_time) FILTER (WHERE type = 'resolved'),
@@ -104,9 +120,9 @@ SELECT case_id,
        max(event_time)
   FROM stage GROUP BY case_id
 ON CONFLICT (case_id) DO UPDATE SET
-  {", ".join(f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN EXCLUDED.{c} ELSE cases.{c} END" for c in _LATEST)},
-  {", ".join(f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN COALESCE(EXCLUDED.{c}, cases.{c}) ELSE COALESCE(cases.{c}, EXCLUDED.{c}) END" for c in _LATEST_NON_NULL)},
-  {", ".join(f"{c} = LEAST(cases.{c}, EXCLUDED.{c})" for c in ("opened_at", "assigned_at", "resolved_at", "closed_at"))},
+  {_SET_LATEST},
+  {_SET_LATEST_NON_NULL},
+  {_SET_FIRST},
   last_event_time = GREATEST(cases.last_event_time, EXCLUDED.last_event_time)
 """
 
@@ -165,7 +181,8 @@ CASE_EVENTS = TableSpec(
 )
 
 
-# The three input feeds' tables, by the topic each is fed from (ingest, the chaos checker and benchmarks read it).
+# The three input feeds' tables, by the topic each is fed from (ingest, the chaos checker and
+# benchmarks read it).
 TABLES: dict[str, TableSpec] = {spec.topic: spec for spec in (READINGS, CAMERA_STATUS, CASE_EVENTS)}
 
 
@@ -211,7 +228,8 @@ class BatchWriter:
         late = sql.SQL(
             "late AS (INSERT INTO late_events (bucket, topic, district, n)"
             " SELECT %(bucket)s, %(table)s, district, count(*) FROM ins WHERE event_time < %(cutoff)s"
-            " GROUP BY district ON CONFLICT (topic, district, bucket) DO UPDATE SET n = late_events.n + EXCLUDED.n)"
+            " GROUP BY district ON CONFLICT (topic, district, bucket)"
+            " DO UPDATE SET n = late_events.n + EXCLUDED.n)"
         )
         mode = storage_mode(conn)
         # and record ingest progress and late ranges to refresh (store/bookkeeping.py)
@@ -225,7 +243,8 @@ class BatchWriter:
         ).format(insert, sql.SQL(", ").join(ctes))
         payload = [sql.Identifier(c) for c in spec.columns[2:]]
         self._conflicts = sql.SQL(
-            "SELECT s.seq FROM {stage} s JOIN {target} t ON t.event_id = s.event_id AND t.event_time = s.event_time"
+            "SELECT s.seq FROM {stage} s"
+            " JOIN {target} t ON t.event_id = s.event_id AND t.event_time = s.event_time"
             " WHERE ({s}) IS DISTINCT FROM ({t})"
         ).format(
             stage=stage,

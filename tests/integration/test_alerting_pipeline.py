@@ -91,7 +91,8 @@ def test_a_flood_opens_a_critical_alert_at_once(bootstrap, seeded_url, registry,
                 (
                     rows := query(
                         seeded_url,
-                        "SELECT receiver, ok, cardinality(alert_ids) FROM alert_deliveries WHERE group_key = %s",
+                        "SELECT receiver, ok, cardinality(alert_ids) FROM alert_deliveries"
+                        " WHERE group_key = %s",
                         "critical|rule=water_over_red_line|district=510116",
                     )
                 )

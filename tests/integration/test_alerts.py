@@ -246,7 +246,8 @@ def test_every_rule_type_observes_its_facts(seeded_url, registry):
             ]
         )
         conn.execute(
-            "INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions)"
+            "INSERT INTO indicators"
+            " (window_end, district, window_s, score, level, final, sub_values, contributions)"
             " VALUES (%s, '510107', 900, 80, 'red', false, '{}', '{}')",
             (now - timedelta(seconds=30),),
         )

@@ -18,7 +18,8 @@ def add_risk(url, district: str, level: str, score: float, window_s: int = 900) 
     contributions = {"camera_offline_ratio": score * 0.8, "open_emergencies": score * 0.2}
     with psycopg.connect(url) as conn:
         conn.execute(
-            "INSERT INTO indicators (window_end, district, window_s, score, level, final, sub_values, contributions)"
+            "INSERT INTO indicators"
+            " (window_end, district, window_s, score, level, final, sub_values, contributions)"
             " VALUES (now(), %s, %s, %s, %s, false, '{}', %s)",
             (district, window_s, score, level, json.dumps(contributions)),
         )

@@ -1,4 +1,5 @@
-"""Dead letters are durable and workable; case lifecycles fold right in any order; impossible ones are findings."""
+"""Dead letters are durable and workable; case lifecycles fold right in any order; impossible ones are
+findings."""
 
 import hashlib
 import json

@@ -114,7 +114,8 @@ def test_camera_outage_drives_its_district_to_the_configured_level(
     late_before = late_count()
     with psycopg.connect(seeded_url) as conn:  # a window we know is final, in the late reading's district
         end, score, computed = conn.execute(
-            "SELECT window_end, score, computed_at FROM indicators WHERE window_s = 5 AND final AND district = %s"
+            "SELECT window_end, score, computed_at FROM indicators"
+            " WHERE window_s = 5 AND final AND district = %s"
             " ORDER BY window_end DESC LIMIT 1",
             (sensors.district[0],),
         ).fetchone()
@@ -136,7 +137,8 @@ def test_camera_outage_drives_its_district_to_the_configured_level(
             "SELECT count(*) FROM readings WHERE event_id = %s", (late.event_id,)
         ).fetchone()[0]
         after = conn.execute(
-            "SELECT score, computed_at FROM indicators WHERE window_s = 5 AND district = %s AND window_end = %s",
+            "SELECT score, computed_at FROM indicators"
+            " WHERE window_s = 5 AND district = %s AND window_end = %s",
             (sensors.district[0], end),
         ).fetchone()
     assert stored == 1

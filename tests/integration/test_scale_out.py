@@ -1,4 +1,5 @@
-"""Two workers on the same topics split the partitions, store everything once, and compute each window once."""
+"""Two workers on the same topics split the partitions, store everything once, and compute each window
+once."""
 
 import json
 import uuid
@@ -26,7 +27,11 @@ def assigned(log) -> set[str]:
 
 
 def test_two_workers_share_partitions_and_the_leader_computes_each_window_once(
-    bootstrap, seeded_url, registry, fast_config, tmp_path  # noqa: F811 - the imported fixture
+    bootstrap,
+    seeded_url,
+    registry,
+    fast_config,  # noqa: F811 - the imported fixture
+    tmp_path,
 ):
     ensure_topics(bootstrap, PARTITIONS)
     group = f"pair-{uuid.uuid4().hex[:8]}"

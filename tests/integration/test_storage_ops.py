@@ -1,5 +1,6 @@
-"""Storage operations on the embedded PostgreSQL (and on TimescaleDB when CITYBRAIN_TEST_TIMESCALE_URL is set):
-late rows reach the rollups, freshness from ingest progress, job health, mode detection, dropped test databases.
+"""Storage operations on the embedded PostgreSQL (and on TimescaleDB when
+CITYBRAIN_TEST_TIMESCALE_URL is set): late rows reach the rollups, freshness from ingest progress,
+job health, mode detection, dropped test databases.
 """
 
 import uuid
@@ -229,10 +230,11 @@ def test_late_ranges_are_queued_by_hour_and_refreshed_1m_then_1h(seeded_url, mon
     pretend_timescale(monkeypatch, "writer", "maintenance")
     with psycopg.connect(seeded_url, autocommit=True) as conn:
         conn.execute(
-            "CREATE TABLE refresh_calls (n serial, view text, window_start timestamptz, window_end timestamptz)"
+            "CREATE TABLE refresh_calls"
+            " (n serial, view text, window_start timestamptz, window_end timestamptz)"
         )
-        # refresh_continuous_aggregate(continuous_aggregate REGCLASS, window_start, window_end): commits inside,
-        # so it only runs outside a transaction block, as TimescaleDB's does
+        # refresh_continuous_aggregate(continuous_aggregate REGCLASS, window_start, window_end):
+        # commits inside, so it only runs outside a transaction block, as TimescaleDB's does
         conn.execute(
             "CREATE PROCEDURE refresh_continuous_aggregate(cagg regclass, s timestamptz, e timestamptz)"
             " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO refresh_calls (view, window_start, window_end)"
@@ -295,7 +297,8 @@ STAND_IN_VIEWS = """
 CREATE SCHEMA timescaledb_information;
 CREATE VIEW timescaledb_information.jobs AS
 SELECT * FROM (VALUES
-  (2, interval '1 month', 'policy_job_error_retention'::name, true, NULL::timestamptz, NULL::name, NULL::name),
+  (2, interval '1 month', 'policy_job_error_retention'::name, true, NULL::timestamptz,
+   NULL::name, NULL::name),
   (1000, interval '1 minute', 'policy_refresh_continuous_aggregate', true, NULL, '_timescaledb_internal',
    '_materialized_hypertable_5'),
   (1001, interval '12 hours', 'policy_compression', true, '-infinity', 'public', 'readings'),
@@ -303,8 +306,10 @@ SELECT * FROM (VALUES
 ) AS j (job_id, schedule_interval, proc_name, scheduled, next_start, hypertable_schema, hypertable_name);
 CREATE VIEW timescaledb_information.job_stats AS
 SELECT * FROM (VALUES
-  (1000, now() - interval '30 seconds', '-infinity'::timestamptz, 'Failed', now() + interval '5 minutes', 4, 0, 4),
-  (1002, now() - interval '1 hour', now() - interval '1 hour', 'Success', now() + interval '23 hours', 1, 1, 0)
+  (1000, now() - interval '30 seconds', '-infinity'::timestamptz, 'Failed',
+   now() + interval '5 minutes', 4, 0, 4),
+  (1002, now() - interval '1 hour', now() - interval '1 hour', 'Success',
+   now() + interval '23 hours', 1, 1, 0)
 ) AS s (job_id, last_run_started_at, last_successful_finish, last_run_status, next_start,
         total_runs, total_successes, total_failures);
 CREATE VIEW timescaledb_information.continuous_aggregates AS

@@ -109,12 +109,14 @@ def test_compression_covers_rollups_and_indicators_and_orders_by_event_id(ts_url
     with psycopg.connect(ts_url) as conn:
         caggs = dict(
             conn.execute(
-                "SELECT view_name::text, compression_enabled FROM timescaledb_information.continuous_aggregates"
+                "SELECT view_name::text, compression_enabled"
+                " FROM timescaledb_information.continuous_aggregates"
             ).fetchall()
         )
         orderby = dict(
             conn.execute(
-                "SELECT hypertable::text, orderby FROM timescaledb_information.hypertable_compression_settings"
+                "SELECT hypertable::text, orderby"
+                " FROM timescaledb_information.hypertable_compression_settings"
                 " WHERE hypertable::text IN ('readings', 'camera_status', 'case_events', 'indicators')"
             ).fetchall()
         )

@@ -102,7 +102,8 @@ def seed_city_state(url: str) -> None:
         for i, (severity, district, rule, status, acked, minutes, value) in enumerate(alerts):
             conn.execute(
                 "INSERT INTO alerts (dedup_key, rule_id, scope, severity, district, title, labels, status,"
-                " acknowledged, opened_at, last_seen, value) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " acknowledged, opened_at, last_seen, value)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     f"k{i}",
                     rule,
@@ -123,8 +124,9 @@ def seed_city_state(url: str) -> None:
             opened = now - timedelta(minutes=5 + i * 3)
             resolved = opened + timedelta(minutes=30) if i % 3 == 0 else None
             conn.execute(
-                "INSERT INTO cases (case_id, district, category, urgency, status, deadline, opened_at, resolved_at,"
-                " satisfaction, last_event_time) VALUES (%s, %s, 'road', %s, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO cases (case_id, district, category, urgency, status, deadline, opened_at,"
+                " resolved_at, satisfaction, last_event_time)"
+                " VALUES (%s, %s, 'road', %s, %s, %s, %s, %s, %s, %s)",
                 (
                     f"c{i}",
                     district,
@@ -175,12 +177,14 @@ SIZES = """() => {
   const min = sel => Math.min(...all(sel).map(px)) / vh;
   const box = document.querySelector('#overview-map').getBoundingClientRect();
   const overflowing = all('.side-panel, .wall-panel, .kpis, .kpi, .map-panel, .shell-header')
-     .filter(el => el.scrollHeight > el.clientHeight + 2 || el.scrollWidth > el.clientWidth + 2).map(el => el.className);
+     .filter(el => el.scrollHeight > el.clientHeight + 2 || el.scrollWidth > el.clientWidth + 2)\
+.map(el => el.className);
   const d = document.querySelector('#overview-map .js-plotly-plot').data;
   return {
     kpi_value: min('.kpi-value'), kpi_label: min('.kpi-label'), legend: min('.legend-item'),
     title: min('.overview .panel-title'), clock: min('#shell-clock'), freshness: min('#shell-freshness'),
-    side: Math.min(...all('.risk-drivers span, .wall-panel-body td, .risk-head, .alert-line, .alert-meta, .all-clear')
+    side: Math.min(...all('.risk-drivers span, .wall-panel-body td, .risk-head, .alert-line, .alert-meta,\
+ .all-clear')
                    .map(px)) / vh,
     map_labels: Math.min(d[2].textfont.size, d[3].textfont.size) / vh,
     map_share: box.width * box.height / (window.innerWidth * window.innerHeight),
@@ -243,9 +247,12 @@ def test_no_district_is_hidden_the_rotation_pages_through_all_of_them(browser, w
     for _ in range(int(9 * ROTATE_S / 0.25) + 40):
         state = page.evaluate("""() => {
             const p = document.querySelector('.wall-panel'); if (!p) return null;
-            const body = document.querySelector('.wall-panel-body'), side = document.querySelector('.side-panel');
-            return {panel: p.className, names: [...p.querySelectorAll('.risk-district')].map(e => e.innerText),
-                    counter: p.querySelector('.page-counter')?.innerText, more: p.querySelector('.more')?.innerText,
+            const body = document.querySelector('.wall-panel-body'),\
+ side = document.querySelector('.side-panel');
+            return {panel: p.className,\
+ names: [...p.querySelectorAll('.risk-district')].map(e => e.innerText),
+                    counter: p.querySelector('.page-counter')?.innerText,\
+ more: p.querySelector('.more')?.innerText,
                     clipped: body.getBoundingClientRect().bottom > side.getBoundingClientRect().bottom + 1};
         }""")
         if state:

@@ -71,7 +71,8 @@ def test_storage_config_names_file_and_key(tmp_path):
     from citybrain.store.policies import StorageConfig
 
     (tmp_path / "storage.yaml").write_text(
-        "raw_retention_days: 90\ncompress_after_days: 120\nrollup_1m_retention_days: 30\nrollup_1h_retention_days: 0\n"
+        "raw_retention_days: 90\ncompress_after_days: 120\nrollup_1m_retention_days: 30\n"
+        "rollup_1h_retention_days: 0\n"
     )
     with pytest.raises(ConfigError) as err:
         StorageConfig.load(tmp_path)

@@ -1,4 +1,5 @@
-"""The per-event path: every message becomes a row or a dead letter with a specific reason, never an exception."""
+"""The per-event path: every message becomes a row or a dead letter with a specific reason, never an
+exception."""
 
 import json
 import uuid

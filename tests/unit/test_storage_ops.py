@@ -83,7 +83,10 @@ def test_a_job_is_overdue_when_it_has_not_succeeded_for_twice_its_schedule(row, 
     assert _overdue(row, NOW, since) is overdue
 
 
-BASE = "raw_retention_days: 90\ncompress_after_days: 7\nrollup_1m_retention_days: 30\nrollup_1h_retention_days: 730\n"
+BASE = (
+    "raw_retention_days: 90\ncompress_after_days: 7\nrollup_1m_retention_days: 30\n"
+    "rollup_1h_retention_days: 730\n"
+)
 
 
 @pytest.mark.parametrize(

@@ -137,7 +137,8 @@ def _table(
     empty: str = "",
     wrap: set[int] = frozenset(),
 ) -> html.Table | html.Div:
-    """A plain table; ``numeric`` columns align right, ``wrap`` columns (details, errors) may take several lines."""
+    """A plain table; ``numeric`` columns align right, ``wrap`` columns (details, errors) may take several
+    lines."""
     if not rows:
         return html.Div(empty, className="ops-empty")
 
@@ -548,7 +549,9 @@ def replay_options(picture) -> list[dict]:
     """The newest dead letters not replayed yet, as choices for the replay action."""
     return [
         {
-            "label": f"#{d['id']} {d['source_topic']}[{d['source_partition']}]@{d['source_offset']} {d['reason']}",
+            "label": (
+                f"#{d['id']} {d['source_topic']}[{d['source_partition']}]@{d['source_offset']} {d['reason']}"
+            ),
             "value": d["id"],
         }
         for d in picture.newest_dead_letters
