@@ -259,6 +259,13 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
 
 
 WALL_REFRESH_S = 2.0
+
+
+def _p50_p95(seconds: list[float]) -> str:
+    if not seconds:
+        return "never"
+    ordered = sorted(seconds)
+    return f"p50 {statistics.median(ordered):.1f} s, p95 {ordered[int(0.95 * (len(ordered) - 1))]:.1f} s"
 FLOOD_DISTRICTS = ("510114", "510116", "510107")  # Xindu, Shuangliu, Wuhou
 
 
@@ -347,9 +354,9 @@ def run(
                 f" p50 {entry['p50']:.0f} ms, p95 {entry['p95']:.0f} ms"
             )
         echo(
-            f"  event→screen (a flood, wall refresh {WALL_REFRESH_S:g} s): district coloured after"
-            f" {', '.join(f'{r.incident_s:.1f}' for r in screen)} s; critical alert listed after"
-            f" {', '.join('-' if r.alert_s is None else f'{r.alert_s:.1f}' for r in screen)} s"
+            f"  event→screen (floods, wall refresh {WALL_REFRESH_S:g} s): district coloured"
+            f" {_p50_p95([r.incident_s for r in screen])}; critical alert listed"
+            f" {_p50_p95([r.alert_s for r in screen if r.alert_s is not None])}"
         )
     finally:
         workers.stop()
