@@ -266,6 +266,8 @@ def _p50_p95(seconds: list[float]) -> str:
         return "never"
     ordered = sorted(seconds)
     return f"p50 {statistics.median(ordered):.1f} s, p95 {ordered[int(0.95 * (len(ordered) - 1))]:.1f} s"
+
+
 FLOOD_DISTRICTS = ("510114", "510116", "510107")  # Xindu, Shuangliu, Wuhou
 
 
