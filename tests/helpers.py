@@ -44,15 +44,23 @@ def run_citybrain(args: list[str], timeout: float = 60, **settings) -> subproces
     )
 
 
-def read_topic(bootstrap: str, topic: str, partitions: int) -> list:
-    """Every record on ``topic`` so far, read without a consumer group."""
+def read_topic(bootstrap: str, topic: str, partitions: int, at_most_s: float = 10.0) -> list:
+    """Every record on ``topic`` so far, read without a consumer group.
+
+    Reading ends when the topic has been quiet for 1.5 s, or after ``at_most_s`` for a topic a running
+    worker keeps writing to (the risk topic gets every open window on every tick).
+    """
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, consumer_timeout_ms=1500
     )
     parts = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
-    records = list(consumer)
+    records, stop = [], time.monotonic() + at_most_s
+    for record in consumer:
+        records.append(record)
+        if time.monotonic() > stop:
+            break
     consumer.close()
     return records
 
