@@ -89,9 +89,8 @@ class IngestLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self._inflight: asyncio.Task | None = None
         self._lags: dict[TopicPartition, int] = {}
-        self.partitions: frozenset[tuple[str, int]] = (
-            frozenset()
-        )  # (topic, partition) held, as the listener says
+        # (topic, partition) held, as the rebalance listener says (for the worker's heartbeat)
+        self.partitions: frozenset[tuple[str, int]] = frozenset()
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
