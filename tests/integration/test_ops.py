@@ -130,6 +130,17 @@ def pipeline(bootstrap, app_url, seeded_url, registry, tmp_path):
     return worker_id
 
 
+def red_text(page, selector: str) -> None:
+    """The first element matching ``selector`` is drawn in the alarm red (read from the live DOM: the page
+    redraws itself every refresh, so a node found a moment ago may already be gone)."""
+    page.wait_for_function(
+        "s => { const e = document.querySelector(s);"
+        " return e && getComputedStyle(e).color === 'rgb(255, 82, 82)'; }",
+        arg=selector,
+        timeout=10_000,
+    )
+
+
 def test_an_officer_sees_the_pipeline_health_and_others_are_refused(
     browser, bootstrap, app_url, people, pipeline, tmp_path
 ):
@@ -156,10 +167,7 @@ def test_an_officer_sees_the_pipeline_health_and_others_are_refused(
         assert failing.count() == 1 and "No space left on device" in failing.inner_text()
         assert failing.locator("td").first.inner_text() == "失败"
         assert "原始数据保留 " in page.locator("#ops-jobs").inner_text()  # with the database's size
-        assert (
-            page.locator("#ops-jobs tr.bad td").first.evaluate("e => getComputedStyle(e).color")
-            == "rgb(255, 82, 82)"
-        )  # red
+        red_text(page, "#ops-jobs tr.bad td")
         assert "从未收到创建事件" in page.locator("#ops-quality").inner_text()
         assert "C-NEVER-1" in page.locator("#ops-quality").inner_text()
         deliveries = page.locator("#ops-deliveries").inner_text()
@@ -355,10 +363,7 @@ def test_workers_beat_with_their_partitions_and_a_stopped_one_turns_stale(
             arg=worker_id,
             timeout=30_000,
         )
-        assert (
-            page.locator("#ops-lag .ops-workers tr.bad td").first.evaluate("e => getComputedStyle(e).color")
-            == "rgb(255, 82, 82)"
-        )  # red
+        red_text(page, "#ops-lag .ops-workers tr.bad td")
         page.context.close()
     finally:
         stop_dashboard(dashboard, log)
