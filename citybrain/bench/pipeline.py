@@ -37,6 +37,7 @@ from citybrain.geo.registry import Devices, build_registry
 from citybrain.runtime import broker
 from citybrain.runtime.supervisor import Supervisor, stop_process_group
 from citybrain.settings import Settings
+from citybrain.sim.city_sim import BASELINE  # a healthy city's levels: no district starts at a warning
 from citybrain.sim.publish import BatchPublisher
 from citybrain.store.registry import seed_city
 
@@ -54,9 +55,9 @@ def readings(sensors: Devices, n: int, at: datetime | None = None) -> list[tuple
     for i in range(n):
         j = i % len(sensors)
         kind = SensorKind(sensors.kind[j])
-        unit, low, high = SENSOR_SPECS[kind]
+        unit = SENSOR_SPECS[kind][0]
         event = IoTReading(
-            event_time=now, device_id=sensors.ids[j], kind=kind, value=(low + high) / 4, unit=unit
+            event_time=now, device_id=sensors.ids[j], kind=kind, value=BASELINE[kind][0], unit=unit
         )
         out.append((sensors.ids[j], event.to_bytes()))
     return out
