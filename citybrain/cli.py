@@ -708,6 +708,40 @@ def bench_pipeline(
     )
 
 
+@bench_app.command("wall")
+def bench_wall(
+    screens: Annotated[int, typer.Option(min=1, help="Wall screens polling at once.")] = 50,
+    refreshes: Annotated[int, typer.Option(min=2, help="Refreshes per screen.")] = 15,
+    days: Annotated[int, typer.Option(min=1, help="Days of history in the database.")] = 30,
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
+        "bench-wall.json"
+    ),
+) -> None:
+    """Server time and bytes per refresh of many wall screens over a month of the city's history.
+
+    Uses a scratch database (plain storage) on CITYBRAIN_DATABASE_URL's server, or a throwaway embedded
+    PostgreSQL, and a dashboard of its own.
+    """
+    from citybrain.bench import wall
+    from citybrain.bench.runner import save
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.store.synthetic import MonthShape
+
+    interrupt_on_sigterm()
+    settings = load_settings()
+    typer.echo(f"bench wall: {screens} screens over {days} days of Chengdu's history")
+    try:
+        result = save(wall.run(settings, screens, refreshes, MonthShape(days=days), echo=typer.echo), output)
+    except wall.BenchError as exc:
+        fail(f"bench wall: {exc}")
+    cost = result["screens"]
+    typer.echo(
+        f"  refresh server time p50 {cost['p50_ms']:.0f} ms, p95 {cost['p95_ms']:.0f} ms over"
+        f" {cost['screens']} screens; {cost['p50_bytes']:,} bytes per refresh (first answer"
+        f" {cost['first_bytes']:,}); errors {cost['errors']}   (written to {output})"
+    )
+
+
 @app.command()
 def chaos(
     events: Annotated[int, typer.Option(min=100, help="Messages to send (valid and hostile).")] = 100_000,

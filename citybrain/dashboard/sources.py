@@ -32,7 +32,6 @@ from citybrain.store.migrate import storage_mode
 T = TypeVar("T")
 ACTIVITY_WINDOW_S = 60.0
 PAST_READINGS_KEPT = 64
-DEVICE_TTL_S = 5.0  # sensors reporting scans the last 15 minutes of readings: at most once per 5 s
 
 
 def local_midnight(moment: datetime, tz: tzinfo) -> datetime:
@@ -165,8 +164,8 @@ class Sources:
         self.devices = Reader(
             "devices",
             self.pool,
-            lambda conn, at, _k: queries.device_status(conn, at or datetime.now(UTC), silent_after_s),
-            max(ttl_s, DEVICE_TTL_S),
+            lambda conn, at, _k: queries.device_status(conn, at, silent_after_s),
+            ttl_s,
         )
         self.case_kpis = Reader(
             "case_kpis",

@@ -8,7 +8,7 @@
   (migrations 014, 015), so the worker, which connects as the application
   role, has nothing to do for it. A no-op in plain mode, whose rollup tables
   the writer keeps exact itself.
-* ``run_prune`` (plain PostgreSQL): deletes what is past retention
+* ``run_prune`` (plain PostgreSQL): deletes what is past the owner's retention
   (``policies.prune_plain``); TimescaleDB does that with its own policies.
 
 Both return quickly when there is nothing to do; they block (run them in a
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from citybrain.store.migrate import connect, first_line, storage_mode
-from citybrain.store.policies import StorageConfig, prune_plain
+from citybrain.store.policies import prune_plain
 from citybrain.store.runs import record_run
 
 LATE_REFRESH_PROCEDURE = "citybrain_refresh_late_rollups"  # TimescaleDB's job runs it (migrations 014, 015)
@@ -57,7 +57,7 @@ def refresh_late_rollups(url: str) -> int:
         return before - conn.execute(queued, (last,)).fetchone()[0]
 
 
-def run_prune(url: str, cfg: StorageConfig, every_s: float = PRUNE_EVERY_S) -> int:
+def run_prune(url: str, every_s: float = PRUNE_EVERY_S) -> int:
     """Delete what is past retention in plain mode, recording the run; returns rows deleted (0 on
     TimescaleDB)."""
     with connect(url) as conn:
@@ -66,7 +66,7 @@ def run_prune(url: str, cfg: StorageConfig, every_s: float = PRUNE_EVERY_S) -> i
         conn.commit()
         started = datetime.now(UTC)
         try:
-            deleted = prune_plain(conn, cfg)
+            deleted = prune_plain(conn)
         except psycopg.Error as exc:
             if not conn.broken:
                 conn.rollback()

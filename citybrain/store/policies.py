@@ -3,7 +3,9 @@
 On TimescaleDB these become background-job policies (re-applied on every
 migrate, so a changed config takes effect); on plain PostgreSQL the worker
 calls ``prune_plain`` periodically (through ``maintenance.run_prune``, which
-records each run) to delete what is past retention.
+records each run) to delete what is past retention. Either way the retention
+is the owner's: ``apply_policies`` (run by ``migrate``/``up`` as the schema
+owner) writes it where the application role can only read it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from citybrain.config import load_yaml
@@ -81,6 +82,7 @@ def apply_policies(url: str, cfg: StorageConfig) -> str:
     """
     with connect(url, autocommit=True) as conn:
         mode = storage_mode(conn)
+        record_retention(conn, cfg)
         if mode == "timescale":
             started = datetime.now(UTC)
             _apply_timescale_policies(conn, cfg)
@@ -130,29 +132,20 @@ def _apply_timescale_policies(conn: psycopg.Connection, cfg: StorageConfig) -> N
         )
 
 
-def prune_plain(conn: psycopg.Connection, cfg: StorageConfig) -> int:
-    """Delete raw rows and rollups past retention; returns rows deleted."""
-    deleted = 0
+def record_retention(conn: psycopg.Connection, cfg: StorageConfig) -> None:
+    """Write the configured retention where only the schema owner can change it (migration 019): plain
+    PostgreSQL's prune reads it from there, so the worker's role cannot choose what to delete."""
+    conn.execute(
+        "INSERT INTO retention_days (what, days) VALUES ('raw', %s), ('rollup_1m', %s), ('rollup_1h', %s)"
+        " ON CONFLICT (what) DO UPDATE SET days = EXCLUDED.days",
+        (cfg.raw_retention_days, cfg.rollup_1m_retention_days, cfg.rollup_1h_retention_days),
+    )
+
+
+def prune_plain(conn: psycopg.Connection) -> int:
+    """Delete raw rows, rollups and indicators past the owner's retention; returns rows deleted.
+
+    Runs the owner's ``citybrain_prune_past_retention()`` (migration 019): the application role that calls
+    it has no DELETE on the event tables itself."""
     with conn.transaction():
-        for table in RAW_TABLES:
-            cur = conn.execute(
-                sql.SQL("DELETE FROM {} WHERE event_time < now() - %s::interval").format(
-                    sql.Identifier(table)
-                ),
-                (_days(cfg.raw_retention_days),),
-            )
-            deleted += cur.rowcount
-            for resolution in ROLLUP_REFRESH:
-                cur = conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE bucket < now() - %s::interval").format(
-                        sql.Identifier(f"{table}_{resolution}")
-                    ),
-                    (_days(cfg.retention(resolution)),),
-                )
-                deleted += cur.rowcount
-        cur = conn.execute(
-            "DELETE FROM indicators WHERE window_end < now() - %s::interval",
-            (_days(cfg.rollup_1h_retention_days),),
-        )
-        deleted += cur.rowcount
-    return deleted
+        return conn.execute("SELECT citybrain_prune_past_retention()").fetchone()[0]

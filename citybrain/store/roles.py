@@ -3,9 +3,15 @@
 Migrations run as the schema owner. The worker, the dashboard and the duty
 commands connect as a separate login role that is not a superuser and owns
 nothing, so it cannot alter tables, disable triggers or set
-``session_replication_role``. It may read and write the data tables, but the
-audit logs (``alert_log``, ``sign_in_log``) only grow: it has no UPDATE,
-DELETE or TRUNCATE on them (their triggers stay as a second line).
+``session_replication_role``. It may read and write the state tables (current
+camera and case states, alerts, rollups the writer keeps), but history only
+grows: the audit logs (``alert_log``, ``sign_in_log``; their triggers stay as
+a second line), the events themselves (``readings``, ``camera_status``,
+``case_events``) and ``dead_letters`` get no UPDATE, DELETE or TRUNCATE. Of
+a dead letter only the replay mark (``replayed_at``, ``replayed_by``) can be
+set. Retention in plain mode goes through a function of the owner's that
+applies the owner's rule (migration 019); ``retention_days`` and the
+migration record are read-only.
 
 The grants are re-applied after every migration run, so tables added by
 later migrations are covered without a migration naming the role.
@@ -16,8 +22,17 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-APPEND_ONLY = ("alert_log", "sign_in_log")
-READ_ONLY = ("schema_migrations", "districts")
+APPEND_ONLY = (
+    "alert_log",
+    "sign_in_log",
+    "readings",
+    "camera_status",
+    "case_events",
+    "dead_letters",
+)
+READ_ONLY = ("schema_migrations", "districts", "retention_days")
+# (table, columns the application may still set on an append-only table)
+MARKABLE = (("dead_letters", ("replayed_at", "replayed_by")),)
 ROLE_FLAGS = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
 
 
@@ -82,6 +97,12 @@ def grants(role: str, database: str) -> list[sql.Composed]:
         *(
             sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(t), name)
             for t in APPEND_ONLY
+        ),
+        *(
+            sql.SQL("GRANT UPDATE ({}) ON {} TO {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(t), name
+            )
+            for t, columns in MARKABLE
         ),
         *(
             sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(t), name)

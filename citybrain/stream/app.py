@@ -151,7 +151,7 @@ def create_app(settings: Settings) -> faust.App:
     @survive
     async def prune() -> None:
         # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting (each run recorded)
-        deleted = await asyncio.to_thread(maintenance.run_prune, database_url, storage, PRUNE_EVERY_S)
+        deleted = await asyncio.to_thread(maintenance.run_prune, database_url, PRUNE_EVERY_S)
         if deleted:
             log.info("deleted %d rows past retention", deleted)
 

@@ -1,7 +1,9 @@
 """The application's database role: it runs the pipeline's and the officers' writes, and cannot
-rewrite the audit logs by any route (privileges first, the triggers as a second line)."""
+rewrite history by any route: not the audit logs (privileges first, the triggers as a second line), not
+the stored events, not the dead letters, not the retention that decides what is pruned."""
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -11,7 +13,11 @@ from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.runtime.database import app_database_url, with_credentials
 from citybrain.settings import PROJECT_ROOT
+from citybrain.store import dead_letters
+from citybrain.store.maintenance import run_prune
+from citybrain.store.migrate import storage_mode
 from citybrain.store.roles import RoleError, ensure_app_role
+from citybrain.store.writer import READINGS, BatchWriter
 
 REFUSED = psycopg.errors.InsufficientPrivilege
 
@@ -54,6 +60,55 @@ def test_the_app_role_works_the_alerts_but_cannot_rewrite_the_log(app_url):
             for r in conn.execute("SELECT actor FROM alert_log WHERE alert_id = %s ORDER BY id", (alert_id,))
         ]
     assert actors == ["citybrain", "wangwu"]
+
+
+def test_the_app_role_adds_events_and_dead_letters_but_cannot_change_or_remove_them(app_url, seeded_url):
+    now = datetime.now(UTC)
+    with psycopg.connect(app_url) as conn:  # the worker's writes work as the application role
+        BatchWriter(conn, READINGS).write([(uuid.uuid4(), now, "iot-00001", "510104", "pm25", 35.0, "ug/m3")])
+        letter = dead_letters.DeadLetterRow(
+            "iot.readings", 0, 7, None, "malformed", "not JSON", b"{", 1, "ab", False
+        )
+        dead_letters.insert(conn, [letter])
+        conn.commit()
+        [letter] = conn.execute("SELECT id FROM dead_letters").fetchall()
+        dead_letters.mark_replayed(conn, [letter[0]], "wangwu")  # the one mark an operator may set
+        conn.commit()
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for statement in (
+            "UPDATE readings SET value = 0",
+            "DELETE FROM readings",
+            "TRUNCATE readings",
+            "UPDATE camera_status SET status = 'online'",
+            "DELETE FROM case_events",
+            "UPDATE dead_letters SET reason = 'forged'",
+            "DELETE FROM dead_letters",
+            "UPDATE retention_days SET days = 1",
+            "INSERT INTO retention_days (what, days) VALUES ('raw', 1)",
+        ):
+            with pytest.raises(REFUSED):
+                conn.execute(statement)
+        assert conn.execute("SELECT value FROM readings").fetchall() == [(35.0,)]
+        assert conn.execute("SELECT reason, replayed_by FROM dead_letters").fetchall() == [
+            ("malformed", "wangwu")
+        ]
+
+
+def test_the_worker_prunes_only_by_the_owners_retention(app_url, seeded_url):
+    with psycopg.connect(seeded_url) as conn:
+        if storage_mode(conn) != "plain":
+            pytest.skip("TimescaleDB prunes with its own retention policies")
+        days = conn.execute("SELECT days FROM retention_days WHERE what = 'raw'").fetchone()[0]
+    now = datetime.now(UTC)
+    kept, old = now - timedelta(days=days - 1), now - timedelta(days=days + 1)
+    with psycopg.connect(seeded_url) as conn:
+        BatchWriter(conn, READINGS).write(
+            [(uuid.uuid4(), t, "iot-00001", "510104", "pm25", 35.0, "ug/m3") for t in (kept, old, now)]
+        )
+    assert run_prune(app_url) >= 1  # the worker's role, through the owner's function
+    with psycopg.connect(seeded_url) as conn:
+        times = [r[0] for r in conn.execute("SELECT event_time FROM readings ORDER BY event_time")]
+    assert times == [kept, now]
 
 
 def test_the_trigger_still_refuses_the_owner(seeded_url):

@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from citybrain.settings import PROJECT_ROOT
 from citybrain.store import queries
 from citybrain.store.migrate import storage_mode
-from citybrain.store.policies import StorageConfig, prune_plain
+from citybrain.store.policies import prune_plain
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter
 
 T = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -193,7 +192,7 @@ def test_device_status_per_district(seeded_url, registry):
     ]
     write(seeded_url, READINGS, fresh + stale)
     with psycopg.connect(seeded_url) as conn:
-        rows = {r["district"]: r for r in queries.device_status(conn, now=NOW)}
+        rows = {r["district"]: r for r in queries.device_status(conn, at=NOW)}
     assert len(rows) == 20
     core = rows["510104"]
     total_cams = sum(1 for d in cams.district if d == "510104")
@@ -204,6 +203,12 @@ def test_device_status_per_district(seeded_url, registry):
         2,
         len(core_sensors) - 2,
     )
+    # live, the newest reading each sensor sent counts (kept by the writer): one now, the rest long ago
+    sensor, kind = core_sensors[0]
+    write(seeded_url, READINGS, [(uuid.uuid4(), datetime.now(UTC), sensor, "510104", kind, 1.0, "m")])
+    with psycopg.connect(seeded_url) as conn:
+        live = {r["district"]: r for r in queries.device_status(conn)}["510104"]
+    assert (live["sensors_reporting"], live["sensors_silent"]) == (1, len(core_sensors) - 1)
 
 
 def test_plain_mode_prunes_past_retention(seeded_url):
@@ -212,9 +217,8 @@ def test_plain_mode_prunes_past_retention(seeded_url):
             pytest.skip("TimescaleDB drops chunks by its retention policy; see test_timescale.py")
     now = datetime.now(UTC)
     write(seeded_url, READINGS, [reading(now - timedelta(days=100), "pm25", 1), reading(now, "pm25", 2)])
-    cfg = StorageConfig.load(PROJECT_ROOT / "config")
     with psycopg.connect(seeded_url) as conn:
-        deleted = prune_plain(conn, cfg)
+        deleted = prune_plain(conn)
         left = conn.execute("SELECT value FROM readings").fetchall()
         minutes = conn.execute("SELECT count(*) FROM readings_1m").fetchone()[0]
     assert deleted == 2  # the raw row and its 1-minute rollup; the hourly rollup is kept two years

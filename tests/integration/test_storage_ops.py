@@ -107,7 +107,7 @@ def test_plain_mode_job_health_lists_the_workers_prune_with_its_last_run(seeded_
     plain_only(seeded_url)
     with psycopg.connect(seeded_url) as conn:
         assert job_health(conn) == []  # no TimescaleDB jobs, and the prune has not run yet
-    assert maintenance.run_prune(seeded_url, STORAGE) == 0
+    assert maintenance.run_prune(seeded_url) == 0
     with psycopg.connect(seeded_url) as conn:
         [prune] = job_health(conn)
     assert (prune.source, prune.job, prune.last_status, prune.total_runs, prune.total_failures) == (
@@ -120,12 +120,12 @@ def test_plain_mode_job_health_lists_the_workers_prune_with_its_last_run(seeded_
     assert prune.scheduled and prune.schedule_s == maintenance.PRUNE_EVERY_S
     assert 0 <= prune.last_success_age_s < 60 and prune.healthy and prune.last_error is None
 
-    def broken(conn, cfg):
+    def broken(conn):
         raise psycopg.errors.DiskFull("could not extend file: No space left on device")
 
     monkeypatch.setattr(maintenance, "prune_plain", broken)
     with pytest.raises(psycopg.errors.DiskFull):
-        maintenance.run_prune(seeded_url, STORAGE)
+        maintenance.run_prune(seeded_url)
     with psycopg.connect(seeded_url) as conn:
         [prune_after] = job_health(conn)
     assert (prune_after.last_status, prune_after.total_runs, prune_after.total_failures) == ("failed", 2, 1)
