@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -178,11 +179,15 @@ def simulate(
         metrics.start_metrics_server(
             metrics.port_for(settings.metrics_port, "simulator"), settings.metrics_host
         )
+    started = time.monotonic()
     try:
         sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
     except KeyboardInterrupt:
         return
-    typer.echo(f"sent {sent:,} events")
+    elapsed = time.monotonic() - started
+    typer.echo(
+        f"sent {sent:,} events in {elapsed:.1f} s ({sent / elapsed:,.0f}/s; asked for {sim.rate:,.0f}/s)"
+    )
 
 
 scenario_app = typer.Typer(
@@ -684,6 +689,12 @@ def bench_ingest(
 @bench_app.command("pipeline")
 def bench_pipeline(
     events: Annotated[int, typer.Option(min=1000, help="Events in the backlog the worker drains.")] = 100_000,
+    backlog: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Readings in the after-an-outage backlog whose memory is measured (0: skip)."
+        ),
+    ] = 1_000_000,
     output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
         "bench-pipeline.json"
     ),
@@ -699,7 +710,7 @@ def bench_pipeline(
     interrupt_on_sigterm()
     settings = load_settings()
     typer.echo(f"bench pipeline: {events:,} readings, {settings.partitions} partitions")
-    result = save(pipeline.run_standalone(settings, events, echo=typer.echo), output)
+    result = save(pipeline.run_standalone(settings, events, echo=typer.echo, backlog_events=backlog), output)
     typer.echo(
         f"worker / consume-only: {result['ratio_worker_to_consume_only']:.2f}   "
         f"worker / COPY-only: {result['ratio_worker_to_copy_only']:.2f}   "

@@ -88,7 +88,8 @@ DASHBOARD_QUERY_SECONDS = Histogram(
 )
 DASHBOARD_CACHE = Counter(
     "citybrain_dashboard_cache",
-    "Dashboard reader lookups answered from the shared cache (hit) or the database (miss).",
+    "Dashboard reader lookups answered from the shared cache (hit), the database (miss), or the previous"
+    " reading while another request queries (stale).",
     ["source", "result"],
 )
 SIM_EVENTS_SENT = Counter("citybrain_sim_events_sent", "Events the simulator published.", ["topic"])

@@ -43,6 +43,9 @@ from citybrain.store.registry import seed_city
 
 LATENCY_RATES = (2_000, 20_000)  # events/s: Chengdu's live load, and ten times it
 LATENCY_SECONDS = 5
+BACKLOG_EVENTS = (
+    1_000_000  # a 30-minute outage at Chengdu's 2,000 events/s is 3.6 million; memory must stay flat
+)
 
 
 STAMP = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for the send time in latency messages
@@ -259,6 +262,46 @@ async def _offer(bootstrap: str, messages: list[tuple[bytes, bytes]], rate: int)
         await publisher.stop()
 
 
+def publish_backlog(bootstrap: str, sensors: Devices, n: int, chunk: int = 100_000) -> None:
+    """Put ``n`` readings on the broker in chunks (the simulator's batch publisher), so a backlog of millions
+    costs the benchmark a chunk of memory, not the whole backlog."""
+
+    async def run() -> None:
+        publisher = BatchPublisher(bootstrap, client_id="citybrain-bench")
+        await publisher.start()
+        try:
+            for start in range(0, n, chunk):
+                messages = readings(sensors, min(chunk, n - start))
+                await publisher.publish((Topic.READINGS.value, k.encode(), v) for k, v in messages)
+        finally:
+            await publisher.stop()
+
+    asyncio.run(run())
+
+
+def backlog(
+    bootstrap: str, url: str, workers: Workers, sensors: Devices, n: int, stored: dict[str, int]
+) -> dict:
+    """A fresh worker draining everything on the input topics (``stored``: table → events already there)
+    plus ``n`` more readings, as after an outage: its rate and its peak memory, which must not grow with the
+    backlog (batches are capped at CITYBRAIN_BATCH_SIZE records)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, camera_status, case_events")
+    publish_backlog(bootstrap, sensors, n)
+    expected = {**stored, "readings": stored["readings"] + n}
+    earlier_peak, workers.peak_rss = workers.peak_rss, 0
+    ready = workers.start(url, f"bench-{uuid.uuid4().hex[:8]}")
+    done = max(workers.wait_for_rows(url, table, count) for table, count in expected.items())
+    workers.stop()
+    peak, workers.peak_rss = workers.peak_rss, earlier_peak
+    total = sum(expected.values())
+    return {
+        "events": total,
+        "events_per_s": round(total / (done - ready)),
+        "worker_peak_rss_mib": round(peak / 2**20, 1),
+    }
+
+
 WALL_REFRESH_S = 2.0
 
 
@@ -299,6 +342,7 @@ def run(
     latency_rates: tuple[int, ...] = LATENCY_RATES,
     latency_s: float = LATENCY_SECONDS,
     floods: int = len(FLOOD_DISTRICTS),
+    backlog_events: int = BACKLOG_EVENTS,
 ) -> dict:
     """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
     url, ref_url, pair_url = urls
@@ -348,6 +392,14 @@ def run(
             workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2
         )
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
+        after_outage = None
+        if backlog_events:  # before the latency phases: the topics then hold exactly what is counted here
+            stored = {"readings": n, "camera_status": n, "case_events": n_cases}
+            after_outage = backlog(bootstrap, pair_url, workers, sensors, backlog_events, stored)
+            echo(
+                f"  backlog of {after_outage['events']:,} on all topics: {after_outage['events_per_s']:,}"
+                f" events/s, worker peak RSS {after_outage['worker_peak_rss_mib']:,.0f} MiB"
+            )
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
         screen = to_screen(bootstrap, url, workers, sensors, group, floods)
@@ -361,9 +413,10 @@ def run(
             f" {_p50_p95([r.incident_s for r in screen])}; critical alert listed"
             f" {_p50_p95([r.alert_s for r in screen if r.alert_s is not None])}"
         )
+        peak_rss = workers.peak_rss
+        echo(f"  worker peak RSS   {peak_rss / 2**20:>10,.0f} MiB (backlogs of {n:,} and live load)")
     finally:
         workers.stop()
-    echo(f"  worker peak RSS   {workers.peak_rss / 2**20:>10,.0f} MiB")
     worker = rate["worker_readings"]
     return {
         "benchmark": "pipeline",
@@ -379,7 +432,8 @@ def run(
             {"incident": round(r.incident_s, 2), "alert": None if r.alert_s is None else round(r.alert_s, 2)}
             for r in screen
         ],
-        "worker_peak_rss_mib": round(workers.peak_rss / 2**20, 1),
+        "worker_peak_rss_mib": round(peak_rss / 2**20, 1),
+        "backlog": after_outage,
     }
 
 

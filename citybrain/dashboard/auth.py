@@ -248,8 +248,10 @@ def _after(response: flask.Response) -> flask.Response:
             httponly=True,
             secure=context().settings.cookie_secure,
         )
-    if current_user.is_authenticated:
-        # Dash's renderer copies this (deliberately script-readable) cookie into the X-CSRFToken header
+    if current_user.is_authenticated and (request.method == "GET" or CSRF_COOKIE not in request.cookies):
+        # Dash's renderer copies this (deliberately script-readable) cookie into the X-CSRFToken header.
+        # Set on page loads (and whenever it is missing), not on every callback: signing a token is the
+        # dearest step of a wall refresh, and the token stays valid for the session (WTF_CSRF_TIME_LIMIT)
         response.set_cookie(
             CSRF_COOKIE,
             generate_csrf(),

@@ -1,8 +1,9 @@
 """Cached readers: one database read per refresh interval per dataset per process, however many screens poll.
 
 Every page reads through a ``Reader``. The first caller in an interval runs
-the query under the reader's lock and every other caller gets the same
-result. Each read takes an ``at`` time: ``None`` is "now" (cached for the
+the query and every other caller gets the same result; while the query runs,
+they get the previous reading rather than wait for it, so a slow query costs
+one request, not every screen's. Each read takes an ``at`` time: ``None`` is "now" (cached for the
 interval); a past moment is cached by that moment, so replaying pages share
 reads too. A reader keyed by an argument (one alert's history) caches per key.
 
@@ -66,25 +67,50 @@ class Reader(Generic[T]):
         ttl_s: float,
     ) -> None:
         self.name, self.pool, self.fetch, self.ttl_s = name, pool, fetch, ttl_s
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the cache; held for lookups only, never for a query
         self._cache: OrderedDict[tuple, tuple[float, Reading[T]]] = OrderedDict()
+        self._fetching: dict[tuple, threading.Lock] = {}  # one query at a time per (key, at)
         self.queries_run = 0
 
     def read(self, at: datetime | None = None, key: Hashable = None) -> Reading[T]:
+        """The cached reading if fresh; else one caller queries while the others keep getting the previous
+        reading (at most one interval older) instead of queueing behind the query. Only a first read, with
+        nothing to show yet, waits for it."""
         cache_key = (key, at)
         with self._lock:
-            hit = self._cache.get(cache_key)
-            if hit is not None and (at is not None or time.monotonic() - hit[0] < self.ttl_s):
+            hit = self._fresh(cache_key)
+            if hit is not None:
                 metrics.DASHBOARD_CACHE.labels(self.name, "hit").inc()
-                return hit[1]
+                return hit
+            previous = self._cache.get(cache_key)
+            query = self._fetching.setdefault(cache_key, threading.Lock())
+        if not query.acquire(blocking=previous is None):
+            metrics.DASHBOARD_CACHE.labels(self.name, "stale").inc()
+            return previous[1]
+        try:
+            with self._lock:
+                hit = self._fresh(cache_key)  # read by the caller this one waited for
+            if hit is not None:
+                metrics.DASHBOARD_CACHE.labels(self.name, "hit").inc()
+                return hit
             metrics.DASHBOARD_CACHE.labels(self.name, "miss").inc()
             with metrics.DASHBOARD_QUERY_SECONDS.labels(self.name).time():
-                reading = self._fetch(at, key, hit[1] if hit else None)
-            self._cache[cache_key] = (time.monotonic(), reading)
-            self._cache.move_to_end(cache_key)
-            while len(self._cache) > PAST_READINGS_KEPT:
-                self._cache.popitem(last=False)
+                reading = self._fetch(at, key, previous[1] if previous else None)
+            with self._lock:
+                self._cache[cache_key] = (time.monotonic(), reading)
+                self._cache.move_to_end(cache_key)
+                while len(self._cache) > PAST_READINGS_KEPT:
+                    forgotten, _ = self._cache.popitem(last=False)
+                    self._fetching.pop(forgotten, None)
             return reading
+        finally:
+            query.release()
+
+    def _fresh(self, cache_key: tuple) -> Reading[T] | None:
+        hit = self._cache.get(cache_key)
+        if hit is not None and (cache_key[1] is not None or time.monotonic() - hit[0] < self.ttl_s):
+            return hit[1]
+        return None
 
     def invalidate(self) -> None:
         """Forget live readings, so the next read sees a change this process just made."""

@@ -79,7 +79,7 @@ STATEMENTS: dict[str, str] = {
                CASE WHEN age > interval '6 hours' THEN opened + interval '6 hours' END,
                opened + least(age, interval '6 hours')
           FROM (SELECT array_agg(adcode ORDER BY adcode) AS adcodes FROM districts) d,
-               generate_series(1, %(days)s * %(cases_per_day)s) g,
+               generate_series(1, %(days)s::int * %(cases_per_day)s::int) g,
                LATERAL (SELECT %(now)s - make_interval(secs => g * 86400.0 / %(cases_per_day)s) AS opened) o,
                LATERAL (SELECT %(now)s - o.opened AS age) a""",
     "case_events": """
@@ -129,7 +129,7 @@ STATEMENTS: dict[str, str] = {
                opened, opened + interval '30 minutes',
                CASE WHEN g > %(open_alerts)s THEN opened + interval '30 minutes' END, 80, 95
           FROM (SELECT array_agg(adcode ORDER BY adcode) AS adcodes FROM districts) d,
-               generate_series(1, %(days)s * %(alerts_per_day)s + %(open_alerts)s) g,
+               generate_series(1, %(days)s::int * %(alerts_per_day)s::int + %(open_alerts)s::int) g,
                LATERAL (SELECT %(now)s - make_interval(secs => g * 86400.0 / %(alerts_per_day)s)
                           AS opened) o""",
     "alert_log": """

@@ -33,6 +33,7 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         latency_rates=(200, 1000),
         latency_s=2,
         floods=1,
+        backlog_events=3000,
     )
     rates = result["events_per_s"]
     assert set(rates) == {
@@ -54,5 +55,8 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
     for entry in result["latency_ms"]:
         assert entry["samples"] == entry["rate_per_s"] * 2 and 0 < entry["p50"] <= entry["p95"]
     assert result["worker_peak_rss_mib"] > 10
+    after_outage = result["backlog"]  # everything on the three topics again, and 3,000 more readings
+    assert after_outage["events"] == 4000 + 3000 + 4000 + 800 and after_outage["events_per_s"] > 0
+    assert after_outage["worker_peak_rss_mib"] > 10
     (screen,) = result["event_to_screen_s"]  # a flood reaches the wall's readers, and its critical alert
     assert 0 < screen["incident"] < 60 and screen["alert"] is not None and screen["alert"] >= 0
