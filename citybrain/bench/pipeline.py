@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -34,10 +35,12 @@ from citybrain.bench.wall_latency import flood_to_wall
 from citybrain.events import SENSOR_SPECS, CameraStatus, CaseEvent, IoTReading, SensorKind, Topic
 from citybrain.geo.city import City
 from citybrain.geo.registry import Devices, build_registry
+from citybrain.lag import INPUT_TOPICS
 from citybrain.runtime import broker
 from citybrain.runtime.supervisor import Supervisor, stop_process_group
 from citybrain.settings import Settings
-from citybrain.sim.city_sim import BASELINE  # a healthy city's levels: no district starts at a warning
+from citybrain.sim import city_sim
+from citybrain.sim.city_sim import BASELINE, CitySimulator  # BASELINE: a healthy city's levels
 from citybrain.sim.publish import BatchPublisher
 from citybrain.store.registry import seed_city
 
@@ -150,25 +153,42 @@ def count_rows(url: str, table: str = "readings") -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+HELD = re.compile(r"[\w.-]+\[\d+\]")
+
+
+def held_partitions(log: Path) -> frozenset[str] | None:
+    """The partitions a worker said it holds last (``topic[n]`` names), or None before it said any."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "ingest partitions:" in line]
+    return frozenset(HELD.findall(lines[-1].split("ingest partitions:", 1)[1])) if lines else None
+
+
 class Workers:
     """Worker processes of one run, their peak memory, and the moment they can consume."""
 
-    def __init__(self, start: Callable[[str, str], tuple[object, Path]]) -> None:
+    def __init__(self, start: Callable[[str, str], tuple[object, Path]], partitions: int) -> None:
         self.start_one = start
+        self.all_partitions = len(INPUT_TOPICS) * partitions
         self.procs: list = []
         self.peak_rss = 0
 
     def start(self, url: str, group: str, n: int = 1) -> float:
-        """Start ``n`` workers; returns when every one has its partitions (perf_counter time)."""
+        """Start ``n`` workers; returns once they have split every input partition between them
+        (perf_counter time). With two or more, the first to join takes everything and gives some back when
+        the next joins: timing from the first assignment would count that rebalance as draining time."""
         started = [self.start_one(url, group) for _ in range(n)]
         self.procs += [proc for proc, _ in started]
         deadline = time.perf_counter() + 120
-        while not all("ingest partitions:" in log.read_text(errors="replace") for _, log in started):
+        while True:
+            held = [held_partitions(log) for _, log in started]
+            if (
+                None not in held
+                and len(frozenset().union(*held)) == sum(map(len, held)) == self.all_partitions
+            ):
+                return time.perf_counter()
             self.check()
             if time.perf_counter() > deadline:
-                raise RuntimeError("the worker did not get its partitions within 120 s")
+                raise RuntimeError(f"the workers did not split the partitions within 120 s: {held}")
             time.sleep(0.01)
-        return time.perf_counter()
 
     def check(self) -> None:
         for proc in self.procs:
@@ -302,6 +322,19 @@ def backlog(
     }
 
 
+SIMULATOR_RATE = 50_000  # the issue's bar: a city's worst hour, offered by `citybrain simulate`
+
+
+def simulator_rate(bootstrap: str, cameras: Devices, sensors: Devices, rate: int, seconds: float) -> float:
+    """Events/s `citybrain simulate --rate RATE` actually sends (its own loop and publisher, in this
+    process): it makes each step's events for the time since the last, so a simulator that cannot keep up
+    falls behind the clock and sends less than asked."""
+    sim = CitySimulator(cameras, sensors, rate=rate)  # cases at the city's own rate, as `simulate` sends
+    started = time.monotonic()
+    sent = city_sim.run(sim, bootstrap, duration_s=seconds)
+    return sent / (time.monotonic() - started)
+
+
 WALL_REFRESH_S = 2.0
 
 
@@ -343,10 +376,11 @@ def run(
     latency_s: float = LATENCY_SECONDS,
     floods: int = len(FLOOD_DISTRICTS),
     backlog_events: int = BACKLOG_EVENTS,
+    simulator: tuple[int, float] = (SIMULATOR_RATE, 10.0),
 ) -> dict:
     """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
     url, ref_url, pair_url = urls
-    workers = Workers(start_worker)
+    workers = Workers(start_worker, partitions)
     rate: dict[str, float] = {}
     try:
         # raw limits, on the readings backlog the worker drains next
@@ -392,14 +426,6 @@ def run(
             workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2
         )
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
-        after_outage = None
-        if backlog_events:  # before the latency phases: the topics then hold exactly what is counted here
-            stored = {"readings": n, "camera_status": n, "case_events": n_cases}
-            after_outage = backlog(bootstrap, pair_url, workers, sensors, backlog_events, stored)
-            echo(
-                f"  backlog of {after_outage['events']:,} on all topics: {after_outage['events_per_s']:,}"
-                f" events/s, worker peak RSS {after_outage['worker_peak_rss_mib']:,.0f} MiB"
-            )
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
         screen = to_screen(bootstrap, url, workers, sensors, group, floods)
@@ -413,6 +439,19 @@ def run(
             f" {_p50_p95([r.incident_s for r in screen])}; critical alert listed"
             f" {_p50_p95([r.alert_s for r in screen if r.alert_s is not None])}"
         )
+        after_outage = None
+        if backlog_events:
+            # every event on the topics so far is stored once in the first database (unique event ids)
+            stored = {table: count_rows(url, table) for table in ("readings", "camera_status", "case_events")}
+            after_outage = backlog(bootstrap, pair_url, workers, sensors, backlog_events, stored)
+            echo(
+                f"  backlog of {after_outage['events']:,} on all topics: {after_outage['events_per_s']:,}"
+                f" events/s, worker peak RSS {after_outage['worker_peak_rss_mib']:,.0f} MiB"
+            )
+        # last: nothing consumes what the simulator sends here
+        sim_rate, sim_s = simulator
+        rate["simulator"] = simulator_rate(bootstrap, cameras, sensors, sim_rate, sim_s)
+        echo(f"  simulate --rate {sim_rate:,}: {rate['simulator']:>10,.0f} events/s sent")
         peak_rss = workers.peak_rss
         echo(f"  worker peak RSS   {peak_rss / 2**20:>10,.0f} MiB (backlogs of {n:,} and live load)")
     finally:

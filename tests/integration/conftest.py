@@ -1,5 +1,6 @@
-"""Fixtures for the dashboard tests: the application's own database role, accounts for every
-role, a running `citybrain dashboard` connected as that role, and headless Chromium."""
+"""Fixtures for the integration tests: a running worker; for the dashboard tests the application's own
+database role, accounts for every role, a running `citybrain dashboard` connected as that role, and
+headless Chromium."""
 
 from __future__ import annotations
 
@@ -12,10 +13,33 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from citybrain import accounts
+from citybrain.runtime.broker import ensure_topics
 from citybrain.runtime.database import with_credentials
 from citybrain.runtime.supervisor import stop_process_group
 from citybrain.store.roles import ensure_app_role
 from tests.helpers import free_port, start_citybrain, wait_until
+
+WORKER_PARTITIONS = 2
+
+
+@pytest.fixture
+def worker(bootstrap, seeded_url, tmp_path):
+    """`citybrain worker` on the test's broker (two partitions per topic) and database, cutting batches
+    after 0.2 s; the end of its log is printed when the test ends (pytest shows it for a failure)."""
+    ensure_topics(bootstrap, WORKER_PARTITIONS)
+    proc = start_citybrain(
+        ["worker"],
+        tmp_path / "worker.log",
+        kafka_bootstrap=bootstrap,
+        database_url=seeded_url,
+        worker_id=f"test-{uuid.uuid4().hex[:8]}",
+        partitions=WORKER_PARTITIONS,
+        batch_within_s=0.2,
+    )
+    yield proc
+    stop_process_group(proc, grace_s=5)
+    print((tmp_path / "worker.log").read_text()[-3000:])
+
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

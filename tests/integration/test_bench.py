@@ -34,6 +34,7 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         latency_s=2,
         floods=1,
         backlog_events=3000,
+        simulator=(2000, 1.0),
     )
     rates = result["events_per_s"]
     assert set(rates) == {
@@ -45,6 +46,7 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         "worker_cases",
         "reference",
         "two_workers",
+        "simulator",
     }
     assert min(rates.values()) > 0
     for ratio in ("consume_only", "copy_only", "reference"):
@@ -56,7 +58,7 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         assert entry["samples"] == entry["rate_per_s"] * 2 and 0 < entry["p50"] <= entry["p95"]
     assert result["worker_peak_rss_mib"] > 10
     after_outage = result["backlog"]  # everything on the three topics again, and 3,000 more readings
-    assert after_outage["events"] == 4000 + 3000 + 4000 + 800 and after_outage["events_per_s"] > 0
+    assert after_outage["events"] > 4000 + 3000 + 4000 + 800 and after_outage["events_per_s"] > 0
     assert after_outage["worker_peak_rss_mib"] > 10
     (screen,) = result["event_to_screen_s"]  # a flood reaches the wall's readers, and its critical alert
     assert 0 < screen["incident"] < 60 and screen["alert"] is not None and screen["alert"] >= 0

@@ -7,33 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from kafka import KafkaProducer
 
 from citybrain import accounts
 from citybrain.events import CaseEvent, IoTReading, Topic
-from citybrain.runtime.broker import ensure_topics
-from citybrain.runtime.supervisor import stop_process_group
 from citybrain.store.queries import case_kpis
-from tests.helpers import read_topic, run_citybrain, start_citybrain, wait_until
+from tests.helpers import read_topic, run_citybrain, wait_until
 
 PARTITIONS = 2
-
-
-@pytest.fixture
-def worker(bootstrap, seeded_url, tmp_path):
-    ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(
-        ["worker"],
-        tmp_path / "worker.log",
-        kafka_bootstrap=bootstrap,
-        database_url=seeded_url,
-        worker_id=f"dlq-{uuid.uuid4().hex[:8]}",
-        partitions=PARTITIONS,
-        batch_within_s=0.2,
-    )
-    yield proc
-    stop_process_group(proc, grace_s=5)
 
 
 def send(bootstrap, topic: Topic, key: str, value: bytes) -> None:

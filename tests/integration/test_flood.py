@@ -2,44 +2,22 @@
 gauge of one district over its warning line turns the district orange, with the flood named as the
 reason, within the wall's bound — read the way the wall reads it (the newest row, provisional or final)."""
 
-import uuid
 from datetime import UTC, datetime
 
 import psycopg
-import pytest
 
 from citybrain.bench.wall_latency import flood_to_wall
 from citybrain.events import Level
 from citybrain.risk.config import RiskConfig
-from citybrain.runtime.broker import ensure_topics
-from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
 from citybrain.sim import scenarios
 from citybrain.store import queries
-from tests.helpers import start_citybrain, wait_until
+from tests.helpers import wait_until
 
 PARTITIONS = 2
 SHUANGLIU = "510116"
 WALL_BOUND_S = 15.0  # the issue: an incident changes its district's colour on the wall within 15 s
 WALL_REFRESH_S = 2.0  # what the wall's own refresh adds after the data is in the database
-
-
-@pytest.fixture
-def worker(bootstrap, seeded_url, tmp_path):
-    ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(
-        ["worker"],
-        tmp_path / "worker.log",
-        kafka_bootstrap=bootstrap,
-        database_url=seeded_url,
-        worker_id=f"flood-{uuid.uuid4().hex[:8]}",
-        partitions=PARTITIONS,
-        config_dir=PROJECT_ROOT / "config",
-        batch_within_s=0.2,
-    )
-    yield proc
-    stop_process_group(proc, grace_s=5)
-    print((tmp_path / "worker.log").read_text()[-3000:])
 
 
 def wall_row(url: str, district: str, window_s: int) -> dict | None:

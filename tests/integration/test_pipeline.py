@@ -1,16 +1,12 @@
 """The worker on the real broker and database: exactly the produced rows, no duplicates on replay."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from kafka import KafkaProducer
 
 from citybrain.events import CameraStatus, CaseEvent, IoTReading, Topic
-from citybrain.runtime.broker import ensure_topics
-from citybrain.runtime.supervisor import stop_process_group
-from tests.helpers import read_topic, start_citybrain, wait_until
+from tests.helpers import read_topic, wait_until
 
 PARTITIONS = 2
 MARKER = b"end-of-batch-marker"  # malformed on purpose: its dead letter proves the partition was consumed
@@ -88,23 +84,6 @@ def produce(bootstrap, events, bad) -> None:
 
 def dead_letters(bootstrap) -> list:
     return read_topic(bootstrap, Topic.DLQ.value, PARTITIONS)
-
-
-@pytest.fixture
-def worker(bootstrap, seeded_url, tmp_path):
-    ensure_topics(bootstrap, PARTITIONS)
-    proc = start_citybrain(
-        ["worker"],
-        tmp_path / "worker.log",
-        kafka_bootstrap=bootstrap,
-        database_url=seeded_url,
-        worker_id=f"test-{uuid.uuid4().hex[:8]}",
-        partitions=PARTITIONS,
-        batch_within_s=0.2,
-    )
-    yield proc
-    stop_process_group(proc, grace_s=5)
-    print((tmp_path / "worker.log").read_text()[-3000:])
 
 
 def db_state(url):
