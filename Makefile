@@ -18,6 +18,7 @@ test: install-test
 bench: install
 	$(BIN)/citybrain bench ingest
 	$(BIN)/citybrain bench pipeline
+	$(BIN)/citybrain bench wall
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
