@@ -675,6 +675,8 @@ def bench_ingest(
 
     interrupt_on_sigterm()
     settings = load_settings()
+    if settings.database_url:  # else a throwaway embedded PostgreSQL
+        reachable(settings.database_url)
     typer.echo(f"bench ingest: {rows:,} rows in batches of {batch:,}, {rounds} rounds")
     with scratch_database(settings.database_url) as url:
         result = save(ingest.run(url, rows, batch, rounds, echo=typer.echo), output)
@@ -709,6 +711,8 @@ def bench_pipeline(
 
     interrupt_on_sigterm()
     settings = load_settings()
+    if settings.database_url:  # else a throwaway embedded PostgreSQL
+        reachable(settings.database_url)
     typer.echo(f"bench pipeline: {events:,} readings, {settings.partitions} partitions")
     result = save(pipeline.run_standalone(settings, events, echo=typer.echo, backlog_events=backlog), output)
     typer.echo(
@@ -740,6 +744,8 @@ def bench_wall(
 
     interrupt_on_sigterm()
     settings = load_settings()
+    if settings.database_url:  # else a throwaway embedded PostgreSQL
+        reachable(settings.database_url)
     typer.echo(f"bench wall: {screens} screens over {days} days of Chengdu's history")
     try:
         result = save(wall.run(settings, screens, refreshes, MonthShape(days=days), echo=typer.echo), output)

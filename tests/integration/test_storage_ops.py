@@ -172,9 +172,12 @@ def test_requiring_timescaledb_on_a_server_without_it_says_so(pg_server):
         drop_database(pg_server.get_uri(), url)
 
 
-def test_migrate_against_a_server_that_is_down_prints_one_line_naming_it():
+@pytest.mark.parametrize(
+    "command", [["migrate"], ["bench", "ingest"], ["bench", "pipeline"], ["bench", "wall"]], ids=" ".join
+)
+def test_a_command_against_a_server_that_is_down_prints_one_line_naming_it(command):
     port = free_port()  # nothing listens there
-    result = run_citybrain(["migrate"], database_url=f"postgresql://citybrain@127.0.0.1:{port}/citybrain")
+    result = run_citybrain(command, database_url=f"postgresql://citybrain@127.0.0.1:{port}/citybrain")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
