@@ -74,7 +74,7 @@ def test_map_draws_all_20_districts_offline_with_live_figures(browser, dashboard
     assert page.evaluate(MAP_LEVELS)["510105"] == 0
     add_recent_readings(seeded_url, registry, "510104", 5)  # the feed is live: the badge is green
     page.wait_for_function(
-        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+        "document.querySelector('#shell-freshness')?.className.includes('ok')", timeout=30_000
     )
     assert "UTC" not in page.locator("#shell-freshness").inner_text()
     assert refused == [], f"the dashboard tried to reach the internet: {refused}"
@@ -89,7 +89,7 @@ def test_shell_language_clock_user_and_404(browser, dashboard_url):
     assert page.locator(".shell-user").inner_text().startswith("王五")
     assert [a.inner_text() for a in page.locator(".shell-nav a").all()] == ["全市态势", "值班台", "运行监控"]
     # the clock shows Chengdu's time (UTC+8), not UTC
-    page.wait_for_function("document.querySelector('#shell-clock').innerText.length > 0")
+    page.wait_for_function("document.querySelector('#shell-clock')?.innerText.length > 0")
     shown = page.locator("#shell-clock").inner_text()
     local = datetime.now(UTC) + timedelta(hours=8)
     assert f"{local:%H:%M}" in shown or f"{local + timedelta(minutes=1):%H:%M}" in shown, shown

@@ -100,7 +100,7 @@ def test_officer_acknowledges_a_scenario_alert_and_a_second_officer_sees_it(
         first.wait_for_selector(".duty-message.ok", timeout=10_000)
         assert first.locator(".duty-message").inner_text() == "已确认"
         first.wait_for_function(
-            "document.querySelector('#duty-history').innerText.includes('王五')", timeout=10_000
+            "document.querySelector('#duty-history')?.innerText.includes('王五')", timeout=10_000
         )
         acked = wait_until(
             lambda: [e for e in published(bootstrap) if e.alert_id == alert_id and e.action == "acknowledge"],
@@ -296,7 +296,7 @@ def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(
     page.fill("#duty-silence-reason", "防汛抢险中，已派员")
     page.click("#duty-silence")
     page.wait_for_function(
-        "document.querySelector('.duty-message').innerText === '已静默 60 分钟'", timeout=10_000
+        "document.querySelector('.duty-message')?.innerText === '已静默 60 分钟'", timeout=10_000
     )
 
     page.click("#duty-silence-scope")
@@ -304,11 +304,13 @@ def test_officer_silences_an_alert_by_its_district_or_by_label_matchers(
     page.fill("#duty-silence-matchers", "district")  # not a matcher: the service says why
     page.click("#duty-silence")
     page.wait_for_function(
-        "document.querySelector('.duty-message').innerText.includes('not a matcher')", timeout=10_000
+        "document.querySelector('.duty-message')?.innerText.includes('not a matcher')", timeout=10_000
     )
     page.fill("#duty-silence-matchers", 'district=510116 rule=~"water_.*"')
     page.click("#duty-silence")
-    page.wait_for_function("document.querySelector('.duty-message').className.includes('ok')", timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('.duty-message')?.className.includes('ok')", timeout=10_000
+    )
     with psycopg.connect(seeded_url) as conn:
         made = conn.execute("SELECT created_by, reason, matchers FROM silences ORDER BY id").fetchall()
     assert [(who, why) for who, why, _ in made] == [("wangwu", "防汛抢险中，已派员")] * 2

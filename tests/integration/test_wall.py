@@ -208,7 +208,7 @@ def test_the_wall_is_legible_from_5_m_at_1080p_and_4k(browser, wall, viewport, l
     page.wait_for_function("document.querySelectorAll('.choroplethlocation').length >= 25", timeout=30_000)
     page.wait_for_selector("#kpi-cameras-online", timeout=30_000)
     page.wait_for_function(
-        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+        "document.querySelector('#shell-freshness')?.className.includes('ok')", timeout=30_000
     )
     page.wait_for_selector(".panel-risk .page-counter", timeout=30_000)  # the screenshot shows the risk panel
     sizes = page.evaluate(SIZES)
@@ -299,7 +299,7 @@ def test_a_stalled_feed_and_a_dead_server_turn_the_whole_screen_red(browser, wal
     page, _ = offline_page(browser, (1920, 1080))
     sign_in(page, url, "wall1")
     page.wait_for_function(
-        "document.querySelector('#shell-freshness').className.includes('ok')", timeout=30_000
+        "document.querySelector('#shell-freshness')?.className.includes('ok')", timeout=30_000
     )
     assert "秒前" in badge(page)["text"] and not badge(page)["banner_on"]
 
