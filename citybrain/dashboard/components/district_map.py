@@ -14,7 +14,9 @@ it at an empty topology among our own assets, so nothing is fetched from the int
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 
 import dash
 import plotly.graph_objects as go
@@ -159,6 +161,26 @@ def district_map(
             font=dict(size=round(vh_px * CORE_LABEL_VH), color="#b0bec5"),
         )
     return fig
+
+
+_DRAWN: OrderedDict[Hashable, dict] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+DRAWINGS_KEPT = 16
+
+
+def drawn_once(key: Hashable, draw: Callable[[], go.Figure]) -> dict:
+    """The whole map as a plain dict, drawn once per ``key`` (the data's reading, language and screen size)
+    however many screens ask: after a restart every wall screen asks for its first picture within one
+    refresh interval, and drawing the map with its GeoJSON costs a hundred times a patch. Callers get a dict
+    they must not change."""
+    with _DRAWN_LOCK:
+        if key in _DRAWN:
+            _DRAWN.move_to_end(key)
+            return _DRAWN[key]
+        drawing = _DRAWN[key] = draw().to_plotly_json()
+        while len(_DRAWN) > DRAWINGS_KEPT:
+            _DRAWN.popitem(last=False)
+        return drawing
 
 
 def map_patch(city: City, risk: list[dict], lang: str, core: Sequence[str] = ()) -> Patch:

@@ -17,7 +17,13 @@ from citybrain.accounts import Role
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components import wall_panels as wp
 from citybrain.dashboard.components.alert_table import alert_title
-from citybrain.dashboard.components.district_map import district_map, graph_config, map_legend, map_patch
+from citybrain.dashboard.components.district_map import (
+    district_map,
+    drawn_once,
+    graph_config,
+    map_legend,
+    map_patch,
+)
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import t
@@ -208,7 +214,8 @@ def refresh(_n, viewport, drawn_for):
     ctx = context()
     lang = auth.current_lang()
     now = datetime.now(UTC)
-    picture = ctx.sources.city.read().value
+    city = ctx.sources.city.read()
+    picture = city.value
     alerts = wp.wall_alerts(ctx.sources.alerts.read().value or [])
     titles = [alert_title(a, ctx, lang) for a in alerts]
     devices = ctx.sources.devices.read().value
@@ -216,7 +223,11 @@ def refresh(_n, viewport, drawn_for):
     risk = picture.risk if picture else []
     core = ctx.wall.core_districts
     if viewport and viewport["h"] != drawn_for:  # first answer, or the window changed size: draw it all
-        figure, drawn_for = district_map(ctx.city, risk, lang, core, vh_px=viewport["h"]), viewport["h"]
+        figure = drawn_once(
+            (lang, viewport["h"], city.taken_at),
+            lambda: district_map(ctx.city, risk, lang, core, vh_px=viewport["h"]),
+        )
+        drawn_for = viewport["h"]
     else:
         figure, drawn_for = map_patch(ctx.city, risk, lang, core), no_update
     names = _names(lang)

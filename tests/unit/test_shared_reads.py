@@ -1,5 +1,6 @@
-"""The dashboard's shared readers: one query per interval however many screens ask, and while it runs the
-others get the previous reading instead of queueing behind it."""
+"""What many screens share: the dashboard's readers (one query per interval however many screens ask, and
+while it runs the others get the previous reading instead of queueing behind it), and the whole map's
+drawing for screens that start together."""
 
 import threading
 import time
@@ -49,3 +50,22 @@ def test_a_first_read_waits_for_the_query_and_shares_it():
     for thread in threads:
         thread.join()
     assert answers == ["picture"] * 8 and len(calls) == 1  # nothing to show yet: all wait, one query
+
+
+def test_screens_starting_together_share_one_drawing_of_the_whole_map():
+    import plotly.graph_objects as go
+
+    from citybrain.dashboard.components.district_map import drawn_once
+
+    draws = []
+
+    def draw():
+        draws.append(1)
+        return go.Figure(go.Scattergeo(lon=[104.07], lat=[30.67]))
+
+    first = [drawn_once(("zh", 1080, "reading-1"), draw) for _ in range(50)]
+    assert len(draws) == 1 and all(f is first[0] for f in first)
+    assert list(first[0]["data"][0]["lon"]) == [104.07]  # a plain dict, as Dash sends it
+    drawn_once(("zh", 2160, "reading-1"), draw)  # another screen size, or the next reading: drawn again
+    drawn_once(("zh", 1080, "reading-2"), draw)
+    assert len(draws) == 3
