@@ -315,6 +315,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_period": {"zh": "时段", "en": "Period"},
     "col_alert": {"zh": "告警", "en": "Alert"},
     "col_alert_state": {"zh": "状态", "en": "State"},
+    "col_resolved_at": {"zh": "处置时间", "en": "Resolved"},
     "col_count": {"zh": "件数", "en": "Cases"},
     "col_share": {"zh": "占比", "en": "Share"},
     "fig_received": {"zh": "受理量", "en": "Received"},

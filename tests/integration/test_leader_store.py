@@ -71,6 +71,18 @@ def test_every_period_split_equals_the_raw_figures(data):
             (NOW - 9.5 * H, NOW - 9.2 * H),
             (NOW - 30 * 24 * H, NOW + H),
         ]:
+            units = leader.unit_period(conn, start, end)
+            raw_units = {
+                r[0]: tuple(int(x) for x in r[1:])
+                for r in conn.execute(
+                    f"SELECT assignee, sum(assigned), sum(handled), sum(on_time) FROM"
+                    f" ({leader.CASE_UNITS.select(_window(start, end), 'NULL::timestamptz')}) r GROUP BY assignee"
+                )
+            }
+            assert {u: (f.assigned, f.handled, f.on_time) for u, f in units.items()} == raw_units, (
+                start,
+                end,
+            )
             split = leader.case_period(conn, start, end).city
             window = (
                 f"(SELECT * FROM case_events WHERE event_time >= '{start.isoformat()}'"
@@ -83,6 +95,10 @@ def test_every_period_split_equals_the_raw_figures(data):
             assert (split.received, split.handled, split.on_time, split.rated, split.satisfied) == tuple(
                 int(x or 0) for x in raw
             ), (start, end)
+
+
+def _window(start, end) -> str:
+    return f"(SELECT * FROM case_events WHERE event_time >= '{start.isoformat()}' AND event_time < '{end.isoformat()}')"
 
 
 def test_a_replayed_batch_adds_nothing_to_the_case_rollups(data):

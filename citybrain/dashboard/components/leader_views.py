@@ -155,7 +155,7 @@ def alerts_table(
             Column("severity", t("col_severity", lang)),
             Column("title", t("col_alert", lang)),
             Column("opened", t("col_opened", lang)),
-            Column("resolved", t("fig_handled", lang)),
+            Column("resolved", t("col_resolved_at", lang)),
         ],
         [
             {

@@ -2,7 +2,7 @@
 
 The moment lives in the address (``?at=2026-11-30T21:30``, the city's local time; an ISO time with an
 offset is accepted too), so a replayed page can be bookmarked and sent on. Moving the slider (hours
-back, up to 30 days) or typing a time navigates to the same page with the new ``at``; the page is then
+back, up to 7 days; the time field reaches further) or typing a time navigates to the same page with the new ``at``; the page is then
 rendered for that moment, every read taking it. "Live" drops it.
 """
 
@@ -22,7 +22,7 @@ SLIDER = "replay-slider"
 TYPED = "replay-at"
 LIVE = "replay-live"
 NAV = "replay-nav"
-HOURS_BACK = 30 * 24
+HOURS_BACK = 7 * 24
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -57,12 +57,8 @@ def at_query(at: datetime | None, tz: tzinfo) -> str:
 def replay_bar(at: datetime | None, bad: str | None, tz: tzinfo, lang: str) -> html.Div:
     now = datetime.now(UTC)
     hours = round((now - at).total_seconds() / 3600) if at else 0
-    marks = {
-        -HOURS_BACK: t("days_back", lang).format(d=30),
-        -168: t("days_back", lang).format(d=7),
-        -24: t("hours_back", lang).format(h=24),
-        0: t("now", lang),
-    }
+    marks = {-24 * d: t("days_back", lang).format(d=d) for d in range(7, 1, -1)}
+    marks |= {-24: t("hours_back", lang).format(h=24), 0: t("now", lang)}
     if bad:
         status, css = t("replay_bad_at", lang).format(at=bad), "replay-status warn"
     elif at:

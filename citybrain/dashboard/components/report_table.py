@@ -43,11 +43,7 @@ class ReportTable:
             body.append(
                 html.Tr(
                     [
-                        html.Td(
-                            show(row.get(c.key), _kind(c, row)),
-                            className=f"col-{_kind(c, row)}",
-                            **{"data-col": c.key},
-                        )
+                        html.Td(_cell(c, row), className=f"col-{_kind(c, row)}", **{"data-col": c.key})
                         for c in self.columns
                     ],
                     className=css,

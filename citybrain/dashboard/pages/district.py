@@ -120,7 +120,7 @@ def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.D
                         ],
                     ),
                     _section(t("case_kpis_title", lang), CASES, "cases", lang),
-                    _section(t("top_categories", lang), CATEGORIES, "categories", lang),
+                    _section(t("top_categories", lang), CATEGORIES, "categories", lang, "categories-card"),
                     _section(t("devices_title", lang), DEVICES, None, lang, "devices-card"),
                     _section(t("district_alerts", lang), ALERTS, "alerts", lang, "alerts-card"),
                 ],
