@@ -397,7 +397,8 @@ def risk_over(conn: psycopg.Connection, window_s: int, start: datetime, end: dat
 
 ALERTS_AT_SQL = """
 SELECT id, rule_id, severity, district, title, labels, status, acknowledged, assignee, resolved, value,
-       resolved_at, opened_at, cleared_at, muted,
+       CASE WHEN resolved_at <= %(at)s THEN resolved_at END AS resolved_at,  -- not what happened later
+       opened_at, cleared_at, muted,
        opened_at <= %(at)s AND (resolved_at IS NULL OR resolved_at > %(at)s) AS open_then
   FROM alerts
  WHERE district = %(district)s AND opened_at <= %(at)s

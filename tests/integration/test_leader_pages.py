@@ -8,17 +8,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import psycopg
 import pytest
 
 from citybrain.alerts.engine import Observation, Signal
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.settings import PROJECT_ROOT
+from citybrain.store.writer import CAMERA_STATUS, BatchWriter
 from tests.integration.conftest import offline_page, sign_in, start_dashboard, stop_dashboard
 from tests.integration.test_duty_console import _body, _callbacks, _signed_in
 from tests.leader_seed import JINJIANG, PAST, seed
@@ -68,7 +72,30 @@ def leader_data(seeded_url, people):
 
 
 @pytest.fixture
-def dashboard(app_url, leader_data, tmp_path):
+def live_feed(seeded_url, registry):
+    """When taking screenshots: one camera report a second through the batch writer, so the shell shows
+    a live feed (the pages' figures are the seeded ones whatever this adds)."""
+    if not SHOTS:
+        yield
+        return
+    stop = threading.Event()
+    cams = registry[0]
+
+    def feed():
+        with psycopg.connect(seeded_url) as conn:
+            writer = BatchWriter(conn, CAMERA_STATUS)
+            while not stop.wait(1.0):
+                writer.write([(uuid.uuid4(), datetime.now(UTC), cams.ids[0], cams.district[0], "online")])
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(5)
+
+
+@pytest.fixture
+def dashboard(app_url, leader_data, live_feed, tmp_path):
     proc, url, log = start_dashboard(app_url, tmp_path)
     yield url
     stop_dashboard(proc, log)
@@ -83,9 +110,17 @@ def _cell(page, table: str, row: int, col: str) -> str:
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+    """Screenshots at 1080p and 4K (the same layout, twice as large) when CITYBRAIN_SCREENSHOTS is set."""
+    if not SHOTS:
+        return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(2500)  # a refresh or two: the freshness badge settles
+    page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    page.wait_for_timeout(2500)  # plotly redraws its responsive charts
+    page.screenshot(path=str(Path(SHOTS) / f"{name}-4k.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(1500)
 
 
 def test_leader_opens_the_map_clicks_a_district_and_reads_the_hand_computed_figures(browser, dashboard):

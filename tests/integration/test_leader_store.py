@@ -75,8 +75,9 @@ def test_every_period_split_equals_the_raw_figures(data):
             raw_units = {
                 r[0]: tuple(int(x) for x in r[1:])
                 for r in conn.execute(
-                    f"SELECT assignee, sum(assigned), sum(handled), sum(on_time) FROM"
-                    f" ({leader.CASE_UNITS.select(_window(start, end), 'NULL::timestamptz')}) r GROUP BY assignee"
+                    "SELECT assignee, sum(assigned), sum(handled), sum(on_time) FROM"
+                    f" ({leader.CASE_UNITS.select(_window(start, end), 'NULL::timestamptz')}) r"
+                    " GROUP BY assignee"
                 )
             }
             assert {u: (f.assigned, f.handled, f.on_time) for u, f in units.items()} == raw_units, (
@@ -98,7 +99,10 @@ def test_every_period_split_equals_the_raw_figures(data):
 
 
 def _window(start, end) -> str:
-    return f"(SELECT * FROM case_events WHERE event_time >= '{start.isoformat()}' AND event_time < '{end.isoformat()}')"
+    return (
+        f"(SELECT * FROM case_events WHERE event_time >= '{start.isoformat()}'"
+        f" AND event_time < '{end.isoformat()}')"
+    )
 
 
 def test_a_replayed_batch_adds_nothing_to_the_case_rollups(data):
@@ -136,11 +140,3 @@ def test_risk_at_a_past_moment_and_the_hourly_rollup(data):
         over = {r["district"]: r for r in leader.risk_over(conn, 900, NOW - 24 * H, NOW + H)}
         assert over[JINJIANG]["level"] == "orange" and over[QINGYANG]["level"] == "normal"
         assert over[QINGYANG]["contributions"]["case_pressure"] == pytest.approx(QUIET["case_pressure"])
-
-
-def test_spans_cover_the_period_exactly():
-    start, end = datetime(2026, 1, 1, 7, 30, tzinfo=UTC), datetime(2026, 1, 4, 2, 15, tzinfo=UTC)
-    parts = leader.spans(start, end)
-    assert [p[0] for p in parts] == ["raw", "1h", "1d", "1h", "raw"]
-    assert parts[0][1] == start and parts[-1][2] == end
-    assert all(a[2] == b[1] for a, b in zip(parts, parts[1:], strict=False))

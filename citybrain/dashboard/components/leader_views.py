@@ -341,7 +341,10 @@ def trend_figure(trend: list[dict], tz: tzinfo, lang: str, daily: bool, font_px:
         barmode="group",
         yaxis2=dict(overlaying="y", side="right", range=[0, 105], showgrid=False, ticksuffix="%"),
     )
-    fig.update_xaxes(tickformat="%m-%d" if daily else "%H:%M")
+    if daily:
+        fig.update_xaxes(tickformat="%m-%d", dtick=86_400_000)  # one tick a day, never two
+    else:
+        fig.update_xaxes(tickformat="%H:%M")
     return _dark_layout(fig, font_px)
 
 

@@ -2,8 +2,8 @@
 
 The moment lives in the address (``?at=2026-11-30T21:30``, the city's local time; an ISO time with an
 offset is accepted too), so a replayed page can be bookmarked and sent on. Moving the slider (hours
-back, up to 7 days; the time field reaches further) or typing a time navigates to the same page with the new ``at``; the page is then
-rendered for that moment, every read taking it. "Live" drops it.
+back, up to 7 days; the time field reaches further back) or typing a time navigates to the same page
+with the new ``at``; the page is then rendered for that moment, every read taking it. "Live" drops it.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ def replay_bar(at: datetime | None, bad: str | None, tz: tzinfo, lang: str) -> h
                     marks=marks,
                     included=False,
                     updatemode="mouseup",
+                    allow_direct_input=False,
+                    tooltip={"placement": "top", "template": t("hours_back", lang).format(h="{value}")},
                 ),
                 className="replay-slider",
             ),

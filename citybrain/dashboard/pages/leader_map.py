@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from citybrain.dashboard import auth, shell
@@ -31,6 +31,9 @@ TABLE = "lmap-table"
 TABLE_BOX = "lmap-table-box"
 GO = "lmap-go"
 DOWNLOAD = "lmap-download"
+VIEWPORT = "lmap-viewport"
+VIEWPORT_TICK = "lmap-viewport-tick"
+DRAWN_FOR = "lmap-drawn-for"  # the viewport height the map's labels were last sized for
 
 
 def _names(lang: str) -> dict[str, str]:
@@ -48,6 +51,9 @@ def layout(at: str | None = None, **_query) -> html.Div:
         className="page leader leader-map",
         children=[
             dcc.Interval(id=TICK, interval=ctx.refresh_ms, disabled=moment is not None),
+            dcc.Interval(id=VIEWPORT_TICK, interval=2000),  # the browser's own size, checked in the browser
+            dcc.Store(id=VIEWPORT),
+            dcc.Store(id=DRAWN_FOR, data=None),
             dcc.Store(id=AT, data=moment.isoformat() if moment else None),
             dcc.Location(id=GO, refresh="callback-nav"),
             dcc.Download(id=DOWNLOAD),
@@ -128,21 +134,39 @@ def _rows(at_iso, range_name) -> list[dict]:
     return picture.rows if picture else []
 
 
+clientside_callback(
+    ClientsideFunction(namespace="citybrain", function_name="viewport"),
+    Output(VIEWPORT, "data"),
+    Input(VIEWPORT_TICK, "n_intervals"),
+)
+
+
 @auth.secure_callback(
     LEADERS,
     Output(MAP, "figure"),
+    Output(DRAWN_FOR, "data"),
     Output(TABLE_BOX, "children"),
     Input(TICK, "n_intervals"),
     Input(RANGE, "value"),
+    Input(VIEWPORT, "data"),
     State(AT, "data"),
+    State(DRAWN_FOR, "data"),
     prevent_initial_call=True,
 )
-def refresh(_n, range_name, at_iso):
+def refresh(_n, range_name, viewport, at_iso, drawn_for):
+    """Colours and hover texts as a patch; the whole map only when the window's height changed (label
+    sizes follow it, so a 4K screen gets labels twice as large)."""
     ctx = context()
     lang = auth.current_lang()
     rows = _rows(at_iso, range_name)
+    core = ctx.wall.core_districts
+    if viewport and viewport.get("h") != drawn_for:
+        figure, drawn_for = district_map(ctx.city, rows, lang, core, vh_px=viewport["h"]), viewport["h"]
+    else:
+        figure, drawn_for = map_patch(ctx.city, rows, lang, core), no_update
     return (
-        map_patch(ctx.city, rows, lang, ctx.wall.core_districts),
+        figure,
+        drawn_for,
         risk_table(rows, _names(lang), lang, replay.at_query(_moment(at_iso), ctx.tz)).html(TABLE),
     )
 
