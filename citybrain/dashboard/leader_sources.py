@@ -103,7 +103,7 @@ class LeaderSources:
             return leader.district_alerts(conn, district, end, start)
 
         def devices(conn, at, _key):
-            return queries.device_status(conn, now(at), silent_after_s)
+            return queries.device_status(conn, at, silent_after_s)
 
         self.risk = Reader("leader_risk", pool, risk, ttl_s)
         self.cases = Reader("leader_cases", pool, cases, ttl_s)
@@ -114,7 +114,7 @@ class LeaderSources:
         self.trend = Reader("leader_trend", pool, trend, ttl_s)
         self.series = Reader("leader_series", pool, series, ttl_s)
         self.alerts = Reader("leader_alerts", pool, alerts, ttl_s)
-        self.devices = Reader("leader_devices", pool, devices, max(ttl_s, 5.0))
+        self.devices = Reader("leader_devices", pool, devices, ttl_s)
         self.alert_queue = Reader(
             "leader_alert_queue", pool, lambda conn, at, _k: duty_store.alert_queue(conn, at), ttl_s
         )
