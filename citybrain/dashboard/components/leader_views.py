@@ -83,7 +83,17 @@ def comparison_table(
     """The period's case figures for the district, beside the city's and the district's baseline."""
 
     def row(key, kind, d, c, b):
-        return {"figure": t(key, lang), "key": key, "kind": kind, "district": d, "city": c, "baseline": b}
+        # the baseline's counts are means of several periods: one decimal
+        base_kind = "num" if kind == "int" else kind
+        return {
+            "figure": t(key, lang),
+            "key": key,
+            "kind": kind,
+            "district": d,
+            "city": c,
+            "baseline": b,
+            "baseline_kind": base_kind,
+        }
 
     rows = [
         row("fig_received", "int", district.received, city.received, baseline["received"]),

@@ -59,7 +59,7 @@ class ReportTable:
                 data[f"{c.header} (%)"] = [None if v is None else round(v * 100, 2) for v in values]
             elif c.kind == "mixed":  # a rate row as percent, a count as it is
                 data[c.header] = [
-                    None if v is None else round(v * 100, 2) if row.get("kind") == "pct" else round(v, 2)
+                    None if v is None else round(v * 100, 2) if _kind(c, row) == "pct" else round(v, 2)
                     for v, row in zip(values, self.rows, strict=True)
                 ]
             else:
@@ -88,7 +88,10 @@ def _cell(column: Column, row: dict):
 
 
 def _kind(column: Column, row: dict) -> str:
-    return row.get("kind", "text") if column.kind == "mixed" else column.kind
+    """A mixed column's cell takes its row's kind, or the row's ``<key>_kind`` for that column alone."""
+    if column.kind != "mixed":
+        return column.kind
+    return row.get(f"{column.key}_kind", row.get("kind", "text"))
 
 
 def show(value, kind: str) -> str:
