@@ -275,6 +275,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "page_cases": {"zh": "诉求办理绩效", "en": "Case performance"},
     "leader_map_title": {"zh": "各区县风险等级", "en": "District risk"},
     "map_click_hint": {"zh": "点击区县查看详情", "en": "Click a district for its page"},
+    "districts_by_risk": {"zh": "各区县风险及主要成因", "en": "Districts by risk, and why"},
     "range_now": {"zh": "当前（近 15 分钟）", "en": "Now (15 min)"},
     "range_1h": {"zh": "近 1 小时最高", "en": "Worst, last hour"},
     "range_24h": {"zh": "近 24 小时最高", "en": "Worst, last 24 h"},

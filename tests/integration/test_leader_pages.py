@@ -133,6 +133,19 @@ def test_leader_opens_the_map_clicks_a_district_and_reads_the_hand_computed_figu
     assert "正常" in jinjiang.inner_text()  # live: quiet now
     page.wait_for_function("document.querySelectorAll('#lmap-map path.choroplethlocation').length > 20")
     _shot(page, "map")
+    # the worst of the last 24 hours: Jinjiang was orange (from the hourly rollup), though normal now
+    page.click("#lmap-range >> text=近 24 小时最高")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#lmap-table tbody tr')]"
+        ".some(r => r.innerText.includes('锦江区') && r.innerText.includes('橙色'))",
+        timeout=15_000,
+    )
+    page.click("#lmap-range >> text=当前")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#lmap-table tbody tr')]"
+        ".some(r => r.innerText.includes('锦江区') && r.innerText.includes('正常'))",
+        timeout=15_000,
+    )
 
     point = page.evaluate(CLICK_POINT_JS, JINJIANG)
     assert point, "no clickable pixel of Jinjiang on the map"
@@ -168,6 +181,16 @@ def test_leader_opens_the_map_clicks_a_district_and_reads_the_hand_computed_figu
         "document.querySelector('#district-chart .js-plotly-plot').data.find(t => t.name === '风险分值').y"
     )
     assert len(scores) == 180 and scores.count(55) == 91 and scores.count(5) == 89
+    # seven days are shown per hour (the hourly rollup: the three hours' means), never per minute
+    page.click("#district-period >> text=近 7 天")
+    page.wait_for_function(
+        "(() => { const g = document.querySelector('#district-chart .js-plotly-plot');"
+        " const s = g && g.data.find(t => t.name === '风险分值'); return s && s.y.length <= 4; })()",
+        timeout=15_000,
+    )
+    assert page.locator("#district-resolution input[value='1m']").is_disabled()
+    page.click("#district-period >> text=近 24 小时")
+    page.click("#district-resolution >> text=按分钟")
     # the alert of two hours ago is resolved now
     assert "已处置" in _text(page, "#district-alerts-table")
     _shot(page, "district")
@@ -203,6 +226,15 @@ def test_replay_shows_the_levels_and_alerts_of_that_moment(browser, dashboard, l
     page.wait_for_url(lambda url: "at=" not in url and f"/district/{JINJIANG}" in url, timeout=15_000)
     page.wait_for_function(
         "(document.querySelector('#district-level-chip') || {}).innerText?.includes('正常')", timeout=30_000
+    )
+    # a time typed into the replay bar goes into the address
+    earlier = past - timedelta(minutes=30)
+    page.fill("#replay-at", f"{earlier:%Y-%m-%dT%H:%M}")
+    page.press("#replay-at", "Enter")
+    page.wait_for_url(lambda url: f"at={earlier:%Y-%m-%dT%H}%3A{earlier:%M}" in url, timeout=15_000)
+    page.wait_for_function(
+        f"(document.querySelector('#replay-status') || {{}}).innerText?.includes('{earlier:%H:%M}')",
+        timeout=15_000,
     )
     assert refused == []
     page.context.close()

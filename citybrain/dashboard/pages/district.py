@@ -289,6 +289,25 @@ def refresh(_n, period, resolution, at_iso, code):
 
 @auth.secure_callback(
     LEADERS,
+    Output(RESOLUTION, "options"),
+    Output(RESOLUTION, "value"),
+    Input(PERIOD, "value"),
+    State(RESOLUTION, "value"),
+    prevent_initial_call=True,
+)
+def resolutions(period, resolution):
+    """Per minute for a day at most (1,440 points): longer periods are shown per hour."""
+    lang = auth.current_lang()
+    minute_ok = _period(period) == "24h"
+    options = [
+        {"label": t("resolution_1m", lang), "value": "1m", "disabled": not minute_ok},
+        {"label": t("resolution_1h", lang), "value": "1h"},
+    ]
+    return options, resolution if minute_ok else "1h"
+
+
+@auth.secure_callback(
+    LEADERS,
     Output(DOWNLOAD, "data"),
     Input({"type": f"{PAGE}-export", "table": ALL, "fmt": ALL}, "n_clicks"),
     State(AT, "data"),

@@ -101,7 +101,7 @@ def layout(at: str | None = None, **_query) -> html.Div:
                             html.Div(
                                 className="section-head",
                                 children=[
-                                    html.H2(t("at_risk", lang), className="panel-title"),
+                                    html.H2(t("districts_by_risk", lang), className="panel-title"),
                                     export_buttons(PAGE, "risk", lang),
                                 ],
                             ),
