@@ -264,6 +264,22 @@ def report_table(periods: Iterable[tuple[str, CaseFigures]], lang: str) -> Repor
     )
 
 
+# The window's size into a page's store when it changed. Compared with the store itself (not a global
+# like the wall's), so a page reached by navigation gets the size too.
+VIEWPORT_JS = """function (_n, current) {
+  var h = window.innerHeight, w = window.innerWidth;
+  if (current && current.h === h && current.w === w) { return window.dash_clientside.no_update; }
+  return {h: h, w: w};
+}"""
+
+
+def font_px(viewport: dict | None) -> int:
+    """Chart text from the window's height (1.6 %: 17 px at 1080p, 35 px at 4K), as the page's rem sizes
+    follow its width: a 4K screen shows the same chart twice as large."""
+    height = (viewport or {}).get("h") or 1080
+    return max(12, round(height * 0.016))
+
+
 def _dark_layout(fig: go.Figure, font_px: int) -> go.Figure:
     fig.update_layout(
         paper_bgcolor="rgba(0,0,0,0)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, clientside_callback, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from citybrain.dashboard import auth, shell
@@ -19,6 +19,8 @@ from citybrain.dashboard.components import replay
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.components.leader_views import (
     RANK_BY,
+    VIEWPORT_JS,
+    font_px,
     local_stamp,
     ranking_table,
     report_table,
@@ -42,6 +44,8 @@ DISTRICTS = "cases-districts"
 UNITS = "cases-units"
 TREND = "cases-trend"
 DOWNLOAD = "cases-download"
+VIEWPORT = "cases-viewport"
+VIEWPORT_TICK = "cases-viewport-tick"
 TABLES = ("report", "districts", "units")
 
 
@@ -65,6 +69,8 @@ def layout(at: str | None = None, **_query) -> html.Div:
             dcc.Interval(id=TICK, interval=max(ctx.refresh_ms, 5000), disabled=moment is not None),
             dcc.Store(id=AT, data=moment.isoformat() if moment else None),
             dcc.Download(id=DOWNLOAD),
+            dcc.Interval(id=VIEWPORT_TICK, interval=2000),  # the browser's size, checked in the browser
+            dcc.Store(id=VIEWPORT),
             replay.replay_bar(moment, bad, ctx.tz, lang),
             html.Div(
                 className="district-top",
@@ -108,6 +114,9 @@ def layout(at: str | None = None, **_query) -> html.Div:
     )
 
 
+clientside_callback(
+    VIEWPORT_JS, Output(VIEWPORT, "data"), Input(VIEWPORT_TICK, "n_intervals"), State(VIEWPORT, "data")
+)
 shell.register(__name__, path="/cases", label_key="page_cases", roles=LEADERS, layout=layout, order=4)
 
 
@@ -168,9 +177,10 @@ def _kpis(city, open_row: dict, lang: str) -> list:
     Input(TICK, "n_intervals"),
     Input(PERIOD, "value"),
     Input(RANK, "value"),
+    Input(VIEWPORT, "data"),
     State(AT, "data"),
 )
-def refresh(_n, period, by, at_iso):
+def refresh(_n, period, by, viewport, at_iso):
     ctx = context()
     lang = auth.current_lang()
     period = period if period in CALENDAR else "today"
@@ -185,7 +195,7 @@ def refresh(_n, period, by, at_iso):
         tables["report"].html("cases-report-table"),
         tables["districts"].html("cases-districts-table"),
         tables["units"].html("cases-units-table", t("no_cases_then", lang)),
-        trend_figure(trend, ctx.tz, lang, daily=end - start > timedelta(days=2)),
+        trend_figure(trend, ctx.tz, lang, daily=end - start > timedelta(days=2), font_px=font_px(viewport)),
     )
 
 

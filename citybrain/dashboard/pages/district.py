@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dash
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, clientside_callback, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from citybrain.dashboard import auth
@@ -20,11 +20,13 @@ from citybrain.dashboard.components import replay
 from citybrain.dashboard.components.alert_table import alert_title
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.components.leader_views import (
+    VIEWPORT_JS,
     alerts_table,
     baseline_of,
     categories_table,
     comparison_table,
     contributions_figure,
+    font_px,
     local_stamp,
 )
 from citybrain.dashboard.components.report_table import export_buttons
@@ -48,6 +50,8 @@ CATEGORIES = "district-categories"
 DEVICES = "district-devices"
 ALERTS = "district-alerts"
 DOWNLOAD = "district-download"
+VIEWPORT = "district-viewport"
+VIEWPORT_TICK = "district-viewport-tick"
 TABLES = ("cases", "categories", "alerts")
 
 
@@ -80,6 +84,8 @@ def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Store(id=AT, data=moment.isoformat() if moment else None),
             dcc.Store(id=CODE, data=adcode),
             dcc.Download(id=DOWNLOAD),
+            dcc.Interval(id=VIEWPORT_TICK, interval=2000),  # the browser's size, checked in the browser
+            dcc.Store(id=VIEWPORT),
             replay.replay_bar(moment, bad, ctx.tz, lang),
             html.Div(
                 className="district-top",
@@ -129,6 +135,9 @@ def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.D
     )
 
 
+clientside_callback(
+    VIEWPORT_JS, Output(VIEWPORT, "data"), Input(VIEWPORT_TICK, "n_intervals"), State(VIEWPORT, "data")
+)
 dash.register_page(
     __name__,
     path_template="/district/<adcode>",
@@ -253,10 +262,11 @@ def _head(row: dict | None, lang: str) -> list:
     Input(TICK, "n_intervals"),
     Input(PERIOD, "value"),
     Input(RESOLUTION, "value"),
+    Input(VIEWPORT, "data"),
     State(AT, "data"),
     State(CODE, "data"),
 )
-def refresh(_n, period, resolution, at_iso, code):
+def refresh(_n, period, resolution, viewport, at_iso, code):
     ctx = context()
     lang = auth.current_lang()
     if code not in ctx.district_names:
@@ -274,6 +284,7 @@ def refresh(_n, period, resolution, at_iso, code):
         {"blue": levels.blue, "yellow": levels.yellow, "orange": levels.orange, "red": levels.red},
         ctx.tz,
         lang,
+        font_px(viewport),
     )
     tables = _tables(code, at, period, lang)
     return (

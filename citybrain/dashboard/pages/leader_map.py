@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dash import ALL, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, clientside_callback, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components import replay
 from citybrain.dashboard.components.district_map import district_map, graph_config, map_legend, map_patch
-from citybrain.dashboard.components.leader_views import local_stamp, risk_table
+from citybrain.dashboard.components.leader_views import VIEWPORT_JS, local_stamp, risk_table
 from citybrain.dashboard.components.report_table import export_buttons
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import t
@@ -135,9 +135,7 @@ def _rows(at_iso, range_name) -> list[dict]:
 
 
 clientside_callback(
-    ClientsideFunction(namespace="citybrain", function_name="viewport"),
-    Output(VIEWPORT, "data"),
-    Input(VIEWPORT_TICK, "n_intervals"),
+    VIEWPORT_JS, Output(VIEWPORT, "data"), Input(VIEWPORT_TICK, "n_intervals"), State(VIEWPORT, "data")
 )
 
 
