@@ -42,7 +42,7 @@ def risk_table(rows: list[dict], names: dict[str, str], lang: str, query: str = 
     return ReportTable(
         "district-risk",
         [
-            Column("district", t("district", lang)),
+            Column("district", t("col_district_name", lang)),
             Column("level", t("col_level", lang)),
             Column("score", t("col_score", lang), "num"),
             Column("floor", t("col_floor", lang)),
@@ -212,7 +212,7 @@ def ranking_table(
         "units-ranked" if unit else "districts-ranked",
         [
             Column("rank", t("col_rank", lang), "int"),
-            Column("name", t("col_unit" if unit else "district", lang)),
+            Column("name", t("col_unit" if unit else "col_district_name", lang)),
             volume,
             Column("handled", t("fig_handled", lang), "int"),
             Column("resolution", t("fig_resolution", lang), "pct"),
