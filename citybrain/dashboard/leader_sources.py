@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from citybrain.accounts import Role
 from citybrain.dashboard.sources import Reader, Sources, local_midnight
-from citybrain.store import duty as duty_store
 from citybrain.store import leader, queries
 
 LEADERS = frozenset({Role.LEADER, Role.ADMIN})  # who may open the leaders' pages and download their tables
@@ -115,6 +114,3 @@ class LeaderSources:
         self.series = Reader("leader_series", pool, series, ttl_s)
         self.alerts = Reader("leader_alerts", pool, alerts, ttl_s)
         self.devices = Reader("leader_devices", pool, devices, ttl_s)
-        self.alert_queue = Reader(
-            "leader_alert_queue", pool, lambda conn, at, _k: duty_store.alert_queue(conn, at), ttl_s
-        )
