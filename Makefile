@@ -19,6 +19,7 @@ bench: install
 	$(BIN)/citybrain bench ingest
 	$(BIN)/citybrain bench pipeline
 	$(BIN)/citybrain bench wall
+	$(BIN)/citybrain bench leader
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -759,6 +759,32 @@ def bench_wall(
     )
 
 
+@bench_app.command("leader")
+def bench_leader(
+    days: Annotated[int, typer.Option(min=2, help="Days of case and risk history.")] = 365,
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
+        "bench-leader.json"
+    ),
+) -> None:
+    """What each read of the leaders' pages (/map, /district, /cases) costs over a year of Chengdu's cases.
+
+    Uses a scratch database (plain storage) on CITYBRAIN_DATABASE_URL's server, or a throwaway embedded
+    PostgreSQL.
+    """
+    from citybrain.bench import leader
+    from citybrain.bench.runner import save, scratch_database
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
+    settings = load_settings()
+    typer.echo(f"bench leader: {days} days of Chengdu's citizen cases and risk")
+    with scratch_database(settings.database_url) as url:
+        result = save(leader.run(settings, url, days, echo=typer.echo), output)
+    for name, ms in result["read_ms"].items():
+        typer.echo(f"{name:>24}: {ms:>8.1f} ms")
+    typer.echo(f"(medians of 5 uncached reads; written to {output})")
+
+
 @app.command()
 def chaos(
     events: Annotated[int, typer.Option(min=100, help="Messages to send (valid and hostile).")] = 100_000,

@@ -26,6 +26,9 @@ PAGES = (
     "citybrain.dashboard.pages.overview",
     "citybrain.dashboard.pages.duty",
     "citybrain.dashboard.pages.ops",
+    "citybrain.dashboard.pages.leader_map",
+    "citybrain.dashboard.pages.district",
+    "citybrain.dashboard.pages.cases",
     "citybrain.dashboard.pages.not_found_404",
 )
 

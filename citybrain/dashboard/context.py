@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.config import ConfigError
+from citybrain.dashboard.leader_sources import LeaderSources
 from citybrain.dashboard.sources import Sources
 from citybrain.dashboard.wall_config import WallConfig
 from citybrain.events import Topic
@@ -80,6 +81,17 @@ class Context:
     def alerts(self) -> AlertService:
         """The alerts service the console acts through; it tells the rest of the system on alerts.events."""
         return AlertService(self.settings.database_url, publish=_publisher(self.settings.kafka_bootstrap))
+
+    @cached_property
+    def leader(self) -> LeaderSources:
+        """The leaders' pages' readers (dashboard/leader_sources.py), on the same pool."""
+        return LeaderSources(
+            self.sources,
+            ttl_s=self.settings.dashboard_refresh_s,
+            risk_window_s=self.risk.windows_s[-1],
+            silent_after_s=self.risk.sensor_silent_after_s,
+            tz=self.city.tz,
+        )
 
     def rule(self, rule_id: str):
         return next((r for r in self.rules.rules if r.id == rule_id), None)

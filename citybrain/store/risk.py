@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from citybrain.risk.config import RiskConfig
 from citybrain.risk.score import Assessment, DistrictInputs
+from citybrain.store.leader import roll_up_final
 
 INPUTS_SQL = """
 WITH cams AS (
@@ -136,7 +137,9 @@ RETURNING district
 def write_indicators(
     conn: psycopg.Connection, end: datetime, window_s: int, final: bool, assessments: dict[str, Assessment]
 ) -> set[str]:
-    """Upsert one window's rows; returns the districts actually written (final rows are left alone)."""
+    """Upsert one window's rows; returns the districts actually written (final rows are left alone).
+
+    Rows written final here for the first time are added to ``indicators_1h`` in the same transaction."""
     written = set()
     with conn.transaction(), conn.cursor() as cur:
         for district, a in assessments.items():
@@ -156,6 +159,8 @@ def write_indicators(
             )
             if cur.fetchone():
                 written.add(district)
+        if final and written:  # a final row is written once: add it to the hourly rollup now
+            roll_up_final(conn, end, window_s, written)
     return written
 
 

@@ -7,7 +7,8 @@ inserted to the per-district 1-minute and 1-hour rollups (on TimescaleDB,
 continuous aggregates do that), and in both modes it records what
 store/bookkeeping.py keeps (ingest progress; late ranges to refresh). Each
 table's ``fold`` then updates current state (cameras, cases) from the staged
-rows. If the database refuses the batch, it is retried row by row under
+rows, and ``after_fold`` statements add what needs that state to their rollups (a case's deadline and
+assignee, store/leader.py). If the database refuses the batch, it is retried row by row under
 savepoints so one bad row costs only itself.
 """
 
@@ -22,6 +23,7 @@ from psycopg import sql
 
 from citybrain.events import Topic
 from citybrain.store.bookkeeping import batch_ctes
+from citybrain.store.leader import FRESH_EXTRA, case_rollup_upserts
 from citybrain.store.migrate import storage_mode
 
 ADD, LOWEST, HIGHEST = (
@@ -61,10 +63,18 @@ class TableSpec:
     columns: tuple[str, ...]
     rollup: Rollup
     fold: str | None = None  # SQL run after the insert, reading the staging table `stage`
+    # SQL run after the fold, reading `fresh`: the rows this batch really inserted (rollups that need the
+    # folded current state, such as a case's deadline and assignee)
+    after_fold: tuple[str, ...] = ()
+    fresh_extra: tuple[tuple[str, str, str], ...] = ()  # more `fresh` columns: (name, type, expr over `ins`)
 
     @property
     def stage(self) -> str:
         return f"stage_{self.name}"
+
+    @property
+    def fresh(self) -> str:
+        return f"fresh_{self.name}"
 
 
 CAMERA_FOLD = """
@@ -178,6 +188,10 @@ CASE_EVENTS = TableSpec(
         },
     ),
     fold=CASE_FOLD,
+    # per district and category, and per handling unit: on-time needs the case's deadline and a unit its
+    # assignee, both from earlier events (store/leader.py, migration 016)
+    after_fold=case_rollup_upserts("fresh"),
+    fresh_extra=FRESH_EXTRA,
 )
 
 
@@ -210,6 +224,7 @@ class BatchWriter:
         self.conn = conn
         self.spec = spec
         stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
+        fresh = sql.Identifier(spec.fresh)
         conn.execute(
             sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS, seq int)").format(
                 stage, target
@@ -217,6 +232,17 @@ class BatchWriter:
         )
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(stage)
+        fresh = sql.Identifier(spec.fresh)
+        if spec.after_fold:
+            like = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)")
+            conn.execute(like.format(fresh, target))
+            for column, type_, _ in spec.fresh_extra:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                        fresh, sql.Identifier(column), sql.SQL(type_)
+                    )
+                )
+            self._truncate = sql.SQL("TRUNCATE {}, {}").format(stage, fresh)
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
         self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
         self._types = ["int4", *self._column_types(conn, spec)]
@@ -234,6 +260,9 @@ class BatchWriter:
         mode = storage_mode(conn)
         # and record ingest progress and late ranges to refresh (store/bookkeeping.py)
         ctes = [late, *batch_ctes(spec.name, mode, "ins")]
+        if spec.after_fold:
+            extra = sql.SQL("").join(sql.SQL(", " + expr) for _, _, expr in spec.fresh_extra)
+            ctes.append(sql.SQL("fresh AS (INSERT INTO {} SELECT ins.*{} FROM ins)").format(fresh, extra))
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
             ctes += [
                 sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS
@@ -258,6 +287,9 @@ class BatchWriter:
             if spec.fold
             else None
         )
+        self._after_fold = [
+            sql.SQL(q.replace("FROM fresh", "FROM {fresh}")).format(fresh=fresh) for q in spec.after_fold
+        ]
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
     @staticmethod
@@ -287,6 +319,9 @@ class BatchWriter:
                 cur.execute(self._drop, (conflicts,))
         if self._fold is not None:
             cur.execute(self._fold)
+        if inserted:
+            for statement in self._after_fold:
+                cur.execute(statement)
         return WriteResult(inserted, late, conflicts)
 
     def write_in(
