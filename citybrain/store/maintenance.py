@@ -8,8 +8,10 @@
   (migrations 014, 015), so the worker, which connects as the application
   role, has nothing to do for it. A no-op in plain mode, whose rollup tables
   the writer keeps exact itself.
-* ``run_prune`` (plain PostgreSQL): deletes what is past the owner's retention
-  (``policies.prune_plain``); TimescaleDB does that with its own policies.
+* ``run_prune``: deletes what is past the owner's retention
+  (``policies.prune_past_retention``): on plain PostgreSQL everything, on
+  TimescaleDB only the leaders' rollups, which are plain tables there too
+  (its own policies drop the hypertables' chunks).
 
 Both return quickly when there is nothing to do; they block (run them in a
 thread from the worker's timers).
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from citybrain.store.migrate import connect, first_line, storage_mode
-from citybrain.store.policies import prune_plain
+from citybrain.store.policies import prune_past_retention
 from citybrain.store.runs import record_run
 
 LATE_REFRESH_PROCEDURE = "citybrain_refresh_late_rollups"  # TimescaleDB's job runs it (migrations 014, 015)
@@ -58,15 +60,11 @@ def refresh_late_rollups(url: str) -> int:
 
 
 def run_prune(url: str, every_s: float = PRUNE_EVERY_S) -> int:
-    """Delete what is past retention in plain mode, recording the run; returns rows deleted (0 on
-    TimescaleDB)."""
+    """Delete what is past retention, recording the run; returns rows deleted."""
     with connect(url) as conn:
-        if storage_mode(conn) != "plain":
-            return 0
-        conn.commit()
         started = datetime.now(UTC)
         try:
-            deleted = prune_plain(conn)
+            deleted = prune_past_retention(conn)
         except psycopg.Error as exc:
             if not conn.broken:
                 conn.rollback()

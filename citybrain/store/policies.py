@@ -2,7 +2,7 @@
 
 On TimescaleDB these become background-job policies (re-applied on every
 migrate, so a changed config takes effect); on plain PostgreSQL the worker
-calls ``prune_plain`` periodically (through ``maintenance.run_prune``, which
+calls ``prune_past_retention`` periodically (through ``maintenance.run_prune``, which
 records each run) to delete what is past retention. Either way the retention
 is the owner's: ``apply_policies`` (run by ``migrate``/``up`` as the schema
 owner) writes it where the application role can only read it.
@@ -142,10 +142,12 @@ def record_retention(conn: psycopg.Connection, cfg: StorageConfig) -> None:
     )
 
 
-def prune_plain(conn: psycopg.Connection) -> int:
-    """Delete raw rows, rollups and indicators past the owner's retention; returns rows deleted.
+def prune_past_retention(conn: psycopg.Connection) -> int:
+    """Delete what is past the owner's retention; returns rows deleted. Plain PostgreSQL: raw rows,
+    rollups, indicators and the leaders' rollups; TimescaleDB: the leaders' rollups (plain tables there too),
+    its policies doing the rest.
 
-    Runs the owner's ``citybrain_prune_past_retention()`` (migration 019): the application role that calls
-    it has no DELETE on the event tables itself."""
+    Runs the owner's ``citybrain_prune_past_retention()`` (migrations 019, 021): the application role that
+    calls it has no DELETE on the event tables itself."""
     with conn.transaction():
         return conn.execute("SELECT citybrain_prune_past_retention()").fetchone()[0]

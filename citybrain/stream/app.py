@@ -150,7 +150,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(PRUNE_EVERY_S)
     @survive
     async def prune() -> None:
-        # TimescaleDB drops old chunks by policy; plain PostgreSQL needs deleting (each run recorded)
+        # TimescaleDB drops old chunks by policy; plain tables need deleting (each run recorded)
         deleted = await asyncio.to_thread(maintenance.run_prune, database_url, PRUNE_EVERY_S)
         if deleted:
             log.info("deleted %d rows past retention", deleted)

@@ -105,10 +105,21 @@ def test_the_worker_prunes_only_by_the_owners_retention(app_url, seeded_url):
         BatchWriter(conn, READINGS).write(
             [(uuid.uuid4(), t, "iot-00001", "510104", "pm25", 35.0, "ug/m3") for t in (kept, old, now)]
         )
-    assert run_prune(app_url) >= 1  # the worker's role, through the owner's function
+    with psycopg.connect(seeded_url) as conn:  # the leaders' rollups are kept as long as the hourly ones
+        hourly = conn.execute("SELECT days FROM retention_days WHERE what = 'rollup_1h'").fetchone()[0]
+        for bucket in (now - timedelta(days=hourly + 1), now - timedelta(days=1)):
+            conn.execute(
+                "INSERT INTO case_units_1h (bucket, district, assignee, assigned, handled, on_time, rated,"
+                " satisfied) VALUES (date_trunc('hour', %s::timestamptz), '510104', 'g-1', 1, 1, 1, 1, 1)",
+                (bucket,),
+            )
+    assert run_prune(app_url) >= 2  # the worker's role, through the owner's function
     with psycopg.connect(seeded_url) as conn:
         times = [r[0] for r in conn.execute("SELECT event_time FROM readings ORDER BY event_time")]
-    assert times == [kept, now]
+        units = conn.execute("SELECT count(*) FROM case_units_1h").fetchone()[0]
+    assert times == [kept, now] and units == 1
+    with psycopg.connect(app_url) as conn, pytest.raises(REFUSED):  # it cannot choose the days itself
+        conn.execute("SELECT citybrain_prune_leader_rollups(1)")
 
 
 def test_the_trigger_still_refuses_the_owner(seeded_url):

@@ -13,7 +13,7 @@ import pytest
 
 from citybrain.store import queries
 from citybrain.store.migrate import storage_mode
-from citybrain.store.policies import prune_plain
+from citybrain.store.policies import prune_past_retention
 from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter
 
 T = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -218,7 +218,7 @@ def test_plain_mode_prunes_past_retention(seeded_url):
     now = datetime.now(UTC)
     write(seeded_url, READINGS, [reading(now - timedelta(days=100), "pm25", 1), reading(now, "pm25", 2)])
     with psycopg.connect(seeded_url) as conn:
-        deleted = prune_plain(conn)
+        deleted = prune_past_retention(conn)
         left = conn.execute("SELECT value FROM readings").fetchall()
         minutes = conn.execute("SELECT count(*) FROM readings_1m").fetchone()[0]
     assert deleted == 2  # the raw row and its 1-minute rollup; the hourly rollup is kept two years

@@ -123,7 +123,7 @@ def test_plain_mode_job_health_lists_the_workers_prune_with_its_last_run(seeded_
     def broken(conn):
         raise psycopg.errors.DiskFull("could not extend file: No space left on device")
 
-    monkeypatch.setattr(maintenance, "prune_plain", broken)
+    monkeypatch.setattr(maintenance, "prune_past_retention", broken)
     with pytest.raises(psycopg.errors.DiskFull):
         maintenance.run_prune(seeded_url)
     with psycopg.connect(seeded_url) as conn:
