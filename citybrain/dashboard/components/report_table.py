@@ -119,3 +119,17 @@ def export_buttons(page: str, table: str, lang: str) -> html.Div:
             for fmt in FORMATS
         ],
     )
+
+
+def leader_card(
+    page: str, title: str, body_id: str, export: str | None, lang: str, extra_class: str = ""
+) -> html.Section:
+    """A titled card of a leader page whose body a callback fills, with CSV/Excel buttons for the table
+    ``export`` (None: nothing to download)."""
+    head = [html.H2(title, className="panel-title")]
+    if export:
+        head.append(export_buttons(page, export, lang))
+    return html.Section(
+        className=f"leader-card {extra_class}",
+        children=[html.Div(head, className="section-head"), html.Div(id=body_id, className="table-box")],
+    )

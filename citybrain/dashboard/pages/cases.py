@@ -26,7 +26,7 @@ from citybrain.dashboard.components.leader_views import (
     report_table,
     trend_figure,
 )
-from citybrain.dashboard.components.report_table import export_buttons
+from citybrain.dashboard.components.report_table import leader_card
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import t
 from citybrain.dashboard.leader_sources import CALENDAR, LEADERS, period_bounds
@@ -47,16 +47,6 @@ DOWNLOAD = "cases-download"
 VIEWPORT = "cases-viewport"
 VIEWPORT_TICK = "cases-viewport-tick"
 TABLES = ("report", "districts", "units")
-
-
-def _card(title: str, body_id: str, export: str | None, lang: str, extra: str = "") -> html.Section:
-    head = [html.H2(title, className="panel-title")]
-    if export:
-        head.append(export_buttons(PAGE, export, lang))
-    return html.Section(
-        className=f"leader-card {extra}",
-        children=[html.Div(head, className="section-head"), html.Div(id=body_id, className="table-box")],
-    )
 
 
 def layout(at: str | None = None, **_query) -> html.Div:
@@ -98,7 +88,7 @@ def layout(at: str | None = None, **_query) -> html.Div:
             html.Div(
                 className="perf-grid",
                 children=[
-                    _card(t("report_table", lang), REPORT, "report", lang),
+                    leader_card(PAGE, t("report_table", lang), REPORT, "report", lang),
                     html.Section(
                         className="leader-card chart-card",
                         children=[
@@ -106,8 +96,8 @@ def layout(at: str | None = None, **_query) -> html.Div:
                             dcc.Graph(id=TREND, className="leader-chart", config={"displayModeBar": False}),
                         ],
                     ),
-                    _card(t("districts_ranked", lang), DISTRICTS, "districts", lang, "rank-card"),
-                    _card(t("units_ranked", lang), UNITS, "units", lang, "rank-card"),
+                    leader_card(PAGE, t("districts_ranked", lang), DISTRICTS, "districts", lang, "rank-card"),
+                    leader_card(PAGE, t("units_ranked", lang), UNITS, "units", lang, "rank-card"),
                 ],
             ),
         ],

@@ -29,7 +29,7 @@ from citybrain.dashboard.components.leader_views import (
     font_px,
     local_stamp,
 )
-from citybrain.dashboard.components.report_table import export_buttons
+from citybrain.dashboard.components.report_table import leader_card
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import floor_name, level_name, t
 from citybrain.dashboard.leader_sources import BASELINE_PERIODS, LEADERS, ROLLING
@@ -53,16 +53,6 @@ DOWNLOAD = "district-download"
 VIEWPORT = "district-viewport"
 VIEWPORT_TICK = "district-viewport-tick"
 TABLES = ("cases", "categories", "alerts")
-
-
-def _section(title: str, body_id: str, export: str | None, lang: str, extra_class: str = "") -> html.Section:
-    head = [html.H2(title, className="panel-title")]
-    if export:
-        head.append(export_buttons(PAGE, export, lang))
-    return html.Section(
-        className=f"leader-card {extra_class}",
-        children=[html.Div(head, className="section-head"), html.Div(id=body_id, className="table-box")],
-    )
 
 
 def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.Div:
@@ -125,10 +115,12 @@ def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.D
                             dcc.Graph(id=CHART, className="leader-chart", config={"displayModeBar": False}),
                         ],
                     ),
-                    _section(t("case_kpis_title", lang), CASES, "cases", lang),
-                    _section(t("top_categories", lang), CATEGORIES, "categories", lang, "categories-card"),
-                    _section(t("devices_title", lang), DEVICES, None, lang, "devices-card"),
-                    _section(t("district_alerts", lang), ALERTS, "alerts", lang, "alerts-card"),
+                    leader_card(PAGE, t("case_kpis_title", lang), CASES, "cases", lang),
+                    leader_card(
+                        PAGE, t("top_categories", lang), CATEGORIES, "categories", lang, "categories-card"
+                    ),
+                    leader_card(PAGE, t("devices_title", lang), DEVICES, None, lang, "devices-card"),
+                    leader_card(PAGE, t("district_alerts", lang), ALERTS, "alerts", lang, "alerts-card"),
                 ],
             ),
         ],
