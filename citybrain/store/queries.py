@@ -167,10 +167,10 @@ def device_status(
 ) -> list[dict]:
     """Cameras by status and sensors reporting vs silent (no reading for ``silent_after_s``), per district,
     now (``at`` None) or as the stored readings say at ``at``."""
-    sensors = SENSORS_REPORTING_LIVE if at is None else SENSORS_REPORTING_AT
+    sensors = sql.SQL(SENSORS_REPORTING_LIVE if at is None else SENSORS_REPORTING_AT)
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            DEVICE_STATUS_SQL.format(sensors=sensors), {"at": at, "silent_after": silent_after_s}
+            sql.SQL(DEVICE_STATUS_SQL).format(sensors=sensors), {"at": at, "silent_after": silent_after_s}
         ).fetchall()
 
 
