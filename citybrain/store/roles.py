@@ -6,7 +6,8 @@ nothing, so it cannot alter tables, disable triggers or set
 ``session_replication_role``. It may read and write the state tables (current
 camera and case states, alerts, rollups the writer keeps), but history only
 grows: the audit logs (``alert_log``, ``sign_in_log``; their triggers stay as
-a second line), the events themselves (``readings``, ``camera_status``,
+a second line), the leaders' instructions and their completions (triggers
+too), the events themselves (``readings``, ``camera_status``,
 ``case_events``) and ``dead_letters`` get no UPDATE, DELETE or TRUNCATE. Of
 a dead letter only the replay mark (``replayed_at``, ``replayed_by``) can be
 set. Retention in plain mode goes through a function of the owner's that
@@ -29,6 +30,8 @@ APPEND_ONLY = (
     "camera_status",
     "case_events",
     "dead_letters",
+    "instructions",
+    "instruction_completions",
 )
 READ_ONLY = ("schema_migrations", "districts", "retention_days")
 # (table, columns the application may still set on an append-only table)
