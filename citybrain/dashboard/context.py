@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from citybrain.alerts.instructions import InstructionService
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.config import ConfigError
@@ -92,6 +93,11 @@ class Context:
             silent_after_s=self.risk.sensor_silent_after_s,
             tz=self.city.tz,
         )
+
+    @cached_property
+    def instructions(self) -> InstructionService:
+        """Leaders' instructions (批示): given and completed through this service, which checks the roles."""
+        return InstructionService(self.settings.database_url)
 
     def rule(self, rule_id: str):
         return next((r for r in self.rules.rules if r.id == rule_id), None)

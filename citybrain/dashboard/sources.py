@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool
 from citybrain import metrics
 from citybrain.lag import LagProbe
 from citybrain.store import duty, health, ops, queries
+from citybrain.store import instructions as instruction_store
 from citybrain.store import users as user_store
 from citybrain.store.migrate import storage_mode
 
@@ -216,6 +217,24 @@ class Sources:
         )
         self.lag_probe = LagProbe(kafka_bootstrap, ingest_group) if kafka_bootstrap and ingest_group else None
         self.lag = BrokerReader("consumer_lag", self._read_lag, ttl_s)
+        # leaders' instructions (批示): the open ones, one alert's (open and done), counts per district
+        self.instructions = Reader(
+            "instructions", self.pool, lambda conn, at, _k: instruction_store.listing(conn, at), ttl_s
+        )
+        self.alert_instructions = Reader(
+            "alert_instructions",
+            self.pool,
+            lambda conn, at, alert_id: instruction_store.listing(
+                conn, at, open_only=False, alert_id=alert_id
+            ),
+            ttl_s,
+        )
+        self.instruction_counts = Reader(
+            "instruction_counts",
+            self.pool,
+            lambda conn, at, _k: instruction_store.district_counts(conn, at),
+            ttl_s,
+        )
 
     def _read_lag(self, _at, _key):
         if self.lag_probe is None:

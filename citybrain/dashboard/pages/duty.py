@@ -16,6 +16,7 @@ from flask_login import current_user
 from citybrain.accounts import DUTY_ACTORS, DUTY_READERS, Role
 from citybrain.alerts.service import AlertError, Conflict
 from citybrain.dashboard import auth, shell
+from citybrain.dashboard.components import instructions as instr
 from citybrain.dashboard.components.alert_table import GRID_THEME, alert_grid, filter_rows, queue_rows
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import action_name, t
@@ -204,7 +205,13 @@ def _cases_grid(lang: str) -> dag.AgGrid:
             "row-emergency": "params.data.urgency === 'emergency'",
             "row-overdue": "citybrainPast(params.data.deadline_ms)",
         },
-        dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False, "suppressCellFocus": True},
+        dashGridOptions={
+            "theme": {"function": GRID_THEME},
+            "animateRows": False,
+            "suppressCellFocus": True,
+            # a leader selects a case to instruct on it
+            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+        },
         style={"height": "100%", "width": "100%"},
     )
 
@@ -241,16 +248,19 @@ def layout(**_query) -> html.Div:
                                 className="panel-title",
                             ),
                             html.Div(alert_grid(QUEUE, lang), className="grid-box"),
+                            instr.panel(lang),
                         ],
                     ),
                     html.Section(
                         className="detail-panel",
                         children=[
                             html.Div(t("select_alert", lang), id=DETAIL, className="alert-detail"),
+                            html.Div(id=instr.FOR_ALERT, className="alert-instructions"),
                             html.H3(t("history", lang), className="panel-title"),
                             html.Ol(id=HISTORY, className="timeline"),
                             html.Div(id=MESSAGE, className="duty-message", role="status"),
                             _actions(ctx, lang),
+                            instr.form(lang),
                         ],
                     ),
                 ],
@@ -270,6 +280,7 @@ def layout(**_query) -> html.Div:
 
 
 shell.register(__name__, path="/duty", label_key="page_duty", roles=DUTY_READERS, layout=layout, order=1)
+instr.register(QUEUE, CASES, TICK)
 
 
 def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:

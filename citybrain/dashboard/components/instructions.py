@@ -1,0 +1,329 @@
+"""Leaders' instructions (批示) on the duty console: the open instructions in a grid with their deadline
+ticking (overdue in red), the selected alert's instructions beside its history, the form a leader
+instructs with (on the selected alert or the selected case), and the note an officer completes one with.
+
+The panel lives with the console that shows it (``register`` wires its callbacks to the console's queue,
+cases grid and tick). Leaders and admins instruct, officers and admins complete: each callback checks the
+role on the server, and the service checks the account again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html
+from dash import ctx as callback_ctx
+from flask_login import current_user
+
+from citybrain.accounts import DUTY_ACTORS, DUTY_READERS
+from citybrain.alerts.instructions import INSTRUCTORS
+from citybrain.alerts.service import AlertError, Conflict
+from citybrain.dashboard import auth
+from citybrain.dashboard.components.alert_table import GRID_THEME
+from citybrain.dashboard.context import Context, context
+from citybrain.dashboard.i18n import t
+from citybrain.store import instructions as instruction_store
+
+GRID = "duty-instructions"
+SUMMARY = "duty-instructions-summary"
+FOR_ALERT = "duty-alert-instructions"
+MESSAGE = "duty-instr-message"
+CHANGED = "duty-instr-changed"
+BODY, UNIT, HOURS = "duty-instr-body", "duty-instr-unit", "duty-instr-hours"
+ON_ALERT, ON_CASE = "duty-instr-on-alert", "duty-instr-on-case"
+NOTE, DONE = "duty-instr-note", "duty-instr-done"
+DEFAULT_HOURS = 4
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _duration(seconds: float) -> str:
+    s = int(abs(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def target(row: dict, lang: str) -> str:
+    if row["alert_id"] is not None:
+        return t("instr_on_alert", lang).format(id=row["alert_id"])
+    return t("instr_on_case", lang).format(id=row["case_id"])
+
+
+def grid_rows(rows: list[dict], ctx: Context, lang: str, names: dict[str, str]) -> list[dict]:
+    """Open instructions for the grid; the time left is computed in the browser from ``deadline_ms``."""
+    return [
+        {
+            "id": r["id"],
+            "target": target(r, lang),
+            "district": ctx.district_name(r["district"], lang),
+            "body": r["body"],
+            "unit": r["unit"],
+            "by": names.get(r["created_by"], r["created_by"]),
+            "deadline": f"{ctx.local(r['deadline']):%m-%d %H:%M}",
+            "deadline_ms": _ms(r["deadline"]),
+        }
+        for r in rows
+    ]
+
+
+def alert_items(rows: list[dict], ctx: Context, lang: str, names: dict[str, str], now: datetime) -> list:
+    """One alert's instructions, open ones first with the time left (or how long overdue)."""
+    if not rows:
+        return []
+    items = []
+    for r in rows:
+        who = names.get(r["created_by"], r["created_by"])
+        due = t("instr_due", lang).format(at=f"{ctx.local(r['deadline']):%m-%d %H:%M}")
+        if r["open"]:
+            left = (r["deadline"] - now).total_seconds()
+            clock = (
+                t("instr_left", lang).format(d=_duration(left))
+                if left >= 0
+                else t("instr_overdue", lang).format(d=_duration(left))
+            )
+            state = html.Span(clock, className="instr-clock overdue" if left < 0 else "instr-clock")
+        else:
+            state = html.Span(
+                t("instr_done_by", lang).format(who=names.get(r["done_by"], r["done_by"]), note=r["note"]),
+                className="instr-done-note",
+            )
+        items.append(
+            html.Li(
+                className="instr-item open" if r["open"] else "instr-item done",
+                children=[
+                    html.Div([html.B(f"{who}："), r["body"]], className="instr-body"),
+                    html.Div([f"→ {r['unit']} · {due} · ", state], className="instr-meta"),
+                ],
+            )
+        )
+    return [html.H3(t("instr_title", lang), className="panel-title"), html.Ul(items, className="instr-list")]
+
+
+def _grid(lang: str) -> dag.AgGrid:
+    columns = [
+        {
+            "colId": "left",
+            "headerName": t("col_time_left", lang),
+            "flex": 1.1,
+            "minWidth": 110,
+            "valueGetter": {
+                "function": f"citybrainTimeLeft(params.data.deadline_ms, {t('overdue', lang)!r})"
+            },
+            "cellClassRules": {"overdue": "citybrainPast(params.data.deadline_ms)"},
+        },
+        {"field": "target", "headerName": t("col_instr_target", lang), "flex": 1.2, "minWidth": 110},
+        {"field": "district", "headerName": t("col_district", lang), "flex": 0.8, "minWidth": 80},
+        {"field": "body", "headerName": t("col_instr_body", lang), "flex": 2.2, "minWidth": 160},
+        {"field": "unit", "headerName": t("col_instr_unit", lang), "flex": 1.4, "minWidth": 110},
+        {"field": "by", "headerName": t("col_instr_by", lang), "flex": 0.8, "minWidth": 70},
+    ]
+    return dag.AgGrid(
+        id=GRID,
+        className="cases-grid instructions-grid",
+        columnDefs=columns,
+        rowData=[],
+        getRowId="params.data.id",
+        defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True, "tooltipField": "body"},
+        rowClassRules={"row-overdue": "citybrainPast(params.data.deadline_ms)"},
+        dashGridOptions={
+            "theme": {"function": GRID_THEME},
+            "animateRows": False,
+            "suppressCellFocus": True,
+            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+        },
+        style={"height": "100%", "width": "100%"},
+    )
+
+
+def panel(lang: str) -> html.Section:
+    """The open instructions, and (for officers and admins) completing the selected one with a note."""
+    complete = (
+        html.Div(
+            className="action-row instr-complete",
+            children=[
+                dcc.Input(id=NOTE, placeholder=t("instr_note_ph", lang), className="text"),
+                html.Button(t("act_instr_done", lang), id=DONE, className="btn resolve"),
+            ],
+        )
+        if auth.allowed(DUTY_ACTORS)
+        else None
+    )
+    return html.Section(
+        className="instructions-panel",
+        children=[
+            dcc.Store(id=CHANGED),
+            html.Div(
+                className="instr-head",
+                children=[
+                    html.H2(
+                        [t("instr_title", lang), html.Span(id=SUMMARY, className="count")],
+                        className="panel-title",
+                    ),
+                    complete,
+                ],
+            ),
+            html.Div(_grid(lang), className="grid-box"),
+            html.Div(id=MESSAGE, className="duty-message", role="status"),
+        ],
+    )
+
+
+def form(lang: str) -> html.Div | None:
+    """A leader's instruction on the selected alert or case (leaders and admins only)."""
+    if not auth.allowed(INSTRUCTORS):
+        return None
+    return html.Div(
+        className="duty-actions instr-form",
+        children=[
+            dcc.Textarea(id=BODY, placeholder=t("instr_body_ph", lang), className="instr-text"),
+            html.Div(
+                className="action-row",
+                children=[
+                    dcc.Input(id=UNIT, placeholder=t("instr_unit_ph", lang), className="text"),
+                    dcc.Input(
+                        id=HOURS,
+                        type="number",
+                        min=0.25,
+                        max=720,
+                        step=0.25,
+                        value=DEFAULT_HOURS,
+                        className="minutes",
+                        placeholder=t("instr_hours", lang),
+                    ),
+                    html.Span(t("instr_hours_unit", lang), className="instr-hours-unit"),
+                ],
+            ),
+            html.Div(
+                className="action-row",
+                children=[
+                    html.Button(t("act_instr_alert", lang), id=ON_ALERT, className="btn primary"),
+                    html.Button(t("act_instr_case", lang), id=ON_CASE, className="btn"),
+                ],
+            ),
+        ],
+    )
+
+
+def _names(ctx: Context) -> dict[str, str]:
+    return {u["username"]: u["display_name"] for u in ctx.sources.accounts.read().value or []}
+
+
+def _changed(ctx: Context) -> None:
+    for reader in (
+        ctx.sources.instructions,
+        ctx.sources.alert_instructions,
+        ctx.sources.instruction_counts,
+        ctx.sources.alert_history,
+    ):
+        reader.invalidate()
+
+
+def register(queue: str, cases: str, tick: str) -> None:
+    """Wire the panel to the console's alert queue, cases grid and refresh tick."""
+
+    @auth.secure_callback(
+        DUTY_READERS,
+        Output(GRID, "rowData"),
+        Output(SUMMARY, "children"),
+        Input(tick, "n_intervals"),
+        Input(CHANGED, "data"),
+    )
+    def refresh(_n, _changed_data):
+        ctx = context()
+        lang = auth.current_lang()
+        rows = ctx.sources.instructions.read().value or []
+        counts = (ctx.sources.instruction_counts.read().value or {}).get(None, {"open": 0, "overdue": 0})
+        summary = t("instr_summary", lang).format(**counts)
+        return grid_rows(rows, ctx, lang, _names(ctx)), f" {summary}"
+
+    @auth.secure_callback(
+        DUTY_READERS,
+        Output(FOR_ALERT, "children"),
+        Input(queue, "selectedRows"),
+        Input(tick, "n_intervals"),
+        Input(CHANGED, "data"),
+    )
+    def for_alert(selected, _n, _changed_data):
+        if not selected:
+            return []
+        ctx = context()
+        lang = auth.current_lang()
+        rows = ctx.sources.alert_instructions.read(key=int(selected[0]["id"])).value or []
+        return alert_items(rows, ctx, lang, _names(ctx), datetime.now(UTC))
+
+    @auth.secure_callback(
+        INSTRUCTORS,
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Output(MESSAGE, "className", allow_duplicate=True),
+        Output(CHANGED, "data", allow_duplicate=True),
+        Input(ON_ALERT, "n_clicks"),
+        Input(ON_CASE, "n_clicks"),
+        State(queue, "selectedRows"),
+        State(cases, "selectedRows"),
+        State(BODY, "value"),
+        State(UNIT, "value"),
+        State(HOURS, "value"),
+        prevent_initial_call=True,
+    )
+    def instruct(on_alert, on_case, alerts, case_rows, body, unit, hours):
+        ctx = context()
+        lang = auth.current_lang()
+        button = callback_ctx.triggered_id
+        if button == ON_ALERT and not alerts:
+            return t("select_alert", lang), "duty-message warn", dash.no_update
+        if button == ON_CASE and not case_rows:
+            return t("select_case", lang), "duty-message warn", dash.no_update
+        if not (body or "").strip() or not (unit or "").strip():
+            return t("need_instr", lang), "duty-message warn", dash.no_update
+        if not hours or float(hours) <= 0:
+            return t("need_hours", lang), "duty-message warn", dash.no_update
+        where = (
+            {"alert_id": int(alerts[0]["id"])} if button == ON_ALERT else {"case_id": case_rows[0]["case_id"]}
+        )
+        try:
+            row = ctx.instructions.give(current_user.username, body, unit, float(hours), **where)
+        except AlertError as exc:
+            return t("action_failed", lang).format(why=str(exc)), "duty-message warn", dash.no_update
+        _changed(ctx)
+        return (
+            t("done_instr", lang),
+            "duty-message ok",
+            {"given": row["id"], "clicks": (on_alert or 0, on_case)},
+        )
+
+    @auth.secure_callback(
+        DUTY_ACTORS,
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Output(MESSAGE, "className", allow_duplicate=True),
+        Output(CHANGED, "data", allow_duplicate=True),
+        Input(DONE, "n_clicks"),
+        State(GRID, "selectedRows"),
+        State(NOTE, "value"),
+        prevent_initial_call=True,
+    )
+    def complete(clicks, selected, note):
+        ctx = context()
+        lang = auth.current_lang()
+        if not selected:
+            return t("select_instr", lang), "duty-message warn", dash.no_update
+        if not (note or "").strip():
+            return t("need_instr_note", lang), "duty-message warn", dash.no_update
+        instruction_id = int(selected[0]["id"])
+        try:
+            ctx.instructions.complete(instruction_id, current_user.username, note)
+        except Conflict:
+            with ctx.sources.connection() as conn:
+                first = instruction_store.one(conn, instruction_id)
+            message = t("conflict_instr", lang).format(
+                who=_names(ctx).get(first["done_by"], first["done_by"]),
+                at=f"{ctx.local(first['done_at']):%H:%M}",
+            )
+            _changed(ctx)
+            return message, "duty-message conflict", {"conflict": instruction_id, "clicks": clicks}
+        except AlertError as exc:
+            return t("action_failed", lang).format(why=str(exc)), "duty-message warn", dash.no_update
+        _changed(ctx)
+        return t("done_instr_done", lang), "duty-message ok", {"done": instruction_id, "clicks": clicks}
