@@ -785,6 +785,43 @@ def bench_leader(
     typer.echo(f"(medians of 5 uncached reads; written to {output})")
 
 
+@bench_app.command("video")
+def bench_video(
+    cameras: Annotated[int, typer.Option(min=100, help="Video points placed in the city.")] = 95_000,
+    offline: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of points offline.")] = 0.03,
+    fault: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of points faulty.")] = 0.01,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds; medians are reported.")] = 3,
+    output: Annotated[Path, typer.Option(help="Where to write the results (JSON).")] = Path(
+        "bench-video.json"
+    ),
+) -> None:
+    """The video-point map with every camera: server time to build it, its size, and headless Chromium's
+    time to draw it.
+
+    Uses a scratch database (as `bench ingest` does) and /usr/bin/chromium for the drawing.
+    """
+    from citybrain.bench import video_map
+    from citybrain.bench.runner import save
+    from citybrain.runtime.supervisor import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
+    settings = load_settings()
+    if offline + fault > 1:
+        fail("--offline and --fault add up to more than every camera")
+    typer.echo(f"bench video: {cameras:,} cameras, {offline:.0%} offline, {fault:.0%} faulty")
+    result = save(
+        video_map.run_standalone(
+            settings.database_url, settings.config_dir, cameras, offline, fault, rounds, echo=typer.echo
+        ),
+        output,
+    )
+    drawn = f"{result['render_ms']:,.0f} ms" if result.get("render_ms") is not None else "not measured"
+    typer.echo(
+        f"server {result['server_total_ms']:,.0f} ms · payload {result['payload_bytes'] / 1024:,.0f} KiB"
+        f" · drawn in {drawn}   (written to {output})"
+    )
+
+
 @app.command()
 def chaos(
     events: Annotated[int, typer.Option(min=100, help="Messages to send (valid and hostile).")] = 100_000,

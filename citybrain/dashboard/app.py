@@ -29,6 +29,7 @@ PAGES = (
     "citybrain.dashboard.pages.leader_map",
     "citybrain.dashboard.pages.district",
     "citybrain.dashboard.pages.cases",
+    "citybrain.dashboard.pages.video",
     "citybrain.dashboard.pages.not_found_404",
 )
 

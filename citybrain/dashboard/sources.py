@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from citybrain import metrics
 from citybrain.lag import LagProbe
-from citybrain.store import duty, health, ops, queries
+from citybrain.store import duty, health, ops, queries, video
 from citybrain.store import instructions as instruction_store
 from citybrain.store import users as user_store
 from citybrain.store.migrate import storage_mode
@@ -234,6 +234,11 @@ class Sources:
             self.pool,
             lambda conn, at, _k: instruction_store.district_counts(conn, at),
             ttl_s,
+        )
+        # the video-point map: every camera's status summed for drawing, and one district's points down
+        self.video = Reader("video", self.pool, lambda conn, at, _k: video.picture(conn, at), ttl_s)
+        self.video_down = Reader(
+            "video_down", self.pool, lambda conn, at, district: video.down_in(conn, district, at), ttl_s
         )
 
     def _read_lag(self, _at, _key):

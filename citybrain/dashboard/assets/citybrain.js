@@ -95,7 +95,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
     // ages and countdowns tick every second without asking the server
     tickGrids: function (_n) {
-      ["duty-queue", "duty-cases", "duty-instructions"].forEach(function (id) {
+      ["duty-queue", "duty-cases", "duty-instructions", "video-down"].forEach(function (id) {
         if (!document.getElementById(id) || !window.dash_ag_grid) { return; }
         try {
           window.dash_ag_grid.getApi(id).refreshCells({ columns: ["age", "next", "left"], force: true });

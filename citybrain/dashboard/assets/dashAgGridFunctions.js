@@ -30,6 +30,10 @@ dagfuncs.citybrainTimeLeft = function (deadlineMs, overdueLabel) {
   return left >= 0 ? citybrainDuration(left) : overdueLabel + " " + citybrainDuration(-left);
 };
 
+// how long a video point has been down: until now, or until the moment a replayed page shows
+dagfuncs.citybrainDownFor = function (sinceMs, untilMs) {
+  return sinceMs ? citybrainDuration((untilMs || Date.now()) - sinceMs) : "—";
+};
 
 // for class rules: a moment already past / coming within ``withinMs``
 dagfuncs.citybrainPast = function (ms) { return !!ms && ms < Date.now(); };
