@@ -557,6 +557,73 @@ def dlq_replay(
     typer.echo(f"re-sent {sent} dead letter(s) to their topics")
 
 
+instructions_app = typer.Typer(
+    help="Leaders' instructions (批示) on alerts and cases: give one, list them, mark one done.",
+    no_args_is_help=True,
+)
+app.add_typer(instructions_app, name="instructions")
+
+
+def _instructions(action) -> None:
+    from citybrain.alerts.instructions import InstructionService
+    from citybrain.alerts.service import AlertError
+
+    try:
+        row = action(InstructionService(reachable(app_url(load_settings()))))
+    except AlertError as exc:
+        typer.secho(f"citybrain: {exc}", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(1) from None
+    on = f"alert {row['alert_id']}" if row["alert_id"] is not None else f"case {row['case_id']}"
+    state = f"done by {row['done_by']}" if row.get("done_by") else f"due {row['deadline']:%Y-%m-%d %H:%M} UTC"
+    typer.echo(f"instruction {row['id']} on {on} for {row['unit']}: {state}")
+
+
+@instructions_app.command("list")
+def instructions_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include the completed ones.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """Open instructions, the most pressing first (and with --all the completed ones after them)."""
+    from citybrain.store import instructions as store
+
+    with connect(app_url(load_settings())) as conn:
+        rows = store.listing(conn, None, open_only=not all_, limit=limit)
+    typer.echo(f"{'id':>5} {'state':8} {'on':18} {'district':8} {'due UTC':11} {'by':10} {'unit':16} text")
+    for r in rows:
+        state = "overdue" if r["overdue"] else "open" if r["open"] else "done"
+        on = f"alert {r['alert_id']}" if r["alert_id"] is not None else f"case {r['case_id']}"
+        typer.echo(
+            f"{r['id']:>5} {state:8} {on:18} {r['district'] or '':8} {r['deadline']:%m-%d %H:%M}"
+            f" {r['created_by']:10} {r['unit']:16} {r['body']}"
+            + (f"  [done by {r['done_by']}: {r['note']}]" if r["done_by"] else "")
+        )
+
+
+@instructions_app.command("add")
+def instructions_add(
+    text: Annotated[str, typer.Argument(help="What must be done.")],
+    unit: Annotated[str, typer.Option(help="The unit that must act.")],
+    hours: Annotated[float, typer.Option(min=0.01, help="Hours from now to the deadline.")],
+    leader: Annotated[str, typer.Option("--as", help="Your user name (an enabled leader or admin).")],
+    alert: Annotated[int | None, typer.Option(help="The alert it is on.")] = None,
+    case: Annotated[str | None, typer.Option(help="The case it is on (instead of an alert).")] = None,
+) -> None:
+    """Give an instruction on an alert (--alert) or a case (--case); it is written to the alert's log."""
+    if (alert is None) == (case is None):
+        fail("name one alert (--alert ID) or one case (--case ID)")
+    _instructions(lambda svc: svc.give(leader, text, unit, hours, alert_id=alert, case_id=case))
+
+
+@instructions_app.command("done")
+def instructions_done(
+    instruction_id: int,
+    note: Annotated[str, typer.Option(help="What was done.")],
+    officer: Officer,
+) -> None:
+    """Mark an instruction done, with a note; once only."""
+    _instructions(lambda svc: svc.complete(instruction_id, officer, note))
+
+
 users_app = typer.Typer(
     help="Dashboard accounts (stored in PostgreSQL, passwords hashed with argon2).", no_args_is_help=True
 )

@@ -110,3 +110,39 @@ def test_the_app_role_cannot_rewrite_an_instruction_or_its_completion(app_url, s
     with psycopg.connect(app_url) as conn:
         (row,) = store.listing(conn, None, open_only=False)
     assert row["body"] == "当日回复市民" and row["note"] == "已回复" and not row["open"]
+
+
+def test_instructions_from_the_command_line(app_url, seeded_url, people):
+    from tests.helpers import run_citybrain
+
+    def cli(*args):
+        return run_citybrain(["instructions", *args], database_url=app_url)
+
+    alert_id = opened_alert(app_url)
+    given = cli(
+        "add",
+        "立即排查",
+        "--unit",
+        "青羊区应急管理局",
+        "--hours",
+        "1",
+        "--alert",
+        str(alert_id),
+        "--as",
+        "chenju",
+    )
+    assert given.returncode == 0 and f"on alert {alert_id} for 青羊区应急管理局: due" in given.stdout, (
+        given.stderr
+    )
+    officer = cli("add", "x", "--unit", "y", "--hours", "1", "--alert", str(alert_id), "--as", "wangwu")
+    assert officer.returncode == 1 and "given by leaders" in officer.stderr
+    both = cli("add", "x", "--unit", "y", "--hours", "1", "--as", "chenju")
+    assert both.returncode == 2 and "name one alert" in both.stderr
+    listing = cli("list")
+    assert listing.returncode == 0 and "立即排查" in listing.stdout and "open" in listing.stdout
+    instruction_id = listing.stdout.splitlines()[1].split()[0]
+    done = cli("done", instruction_id, "--note", "已排查", "--as", "wangwu")
+    assert done.returncode == 0 and "done by wangwu" in done.stdout, done.stderr
+    again = cli("done", instruction_id, "--note", "再次", "--as", "lisi")
+    assert again.returncode == 1 and "already completed by wangwu" in again.stderr
+    assert "立即排查" not in cli("list").stdout and "done by wangwu: 已排查" in cli("list", "--all").stdout
