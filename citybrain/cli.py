@@ -885,6 +885,7 @@ def bench_video(
     drawn = f"{result['render_ms']:,.0f} ms" if result.get("render_ms") is not None else "not measured"
     typer.echo(
         f"server {result['server_total_ms']:,.0f} ms · payload {result['payload_bytes'] / 1024:,.0f} KiB"
+        f" (refresh {result['patch_bytes'] / 1024:,.0f} KiB)"
         f" · drawn in {drawn}   (written to {output})"
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import statistics
 import tempfile
@@ -71,6 +72,17 @@ def build_figure(url: str, city: City, lang: str = "zh") -> tuple[str, video.Vid
     figure = video_map(city, picture, lang, names, VIEWPORT).to_json()
     built = time.perf_counter()
     return figure, picture, (read - started) * 1000, (built - read) * 1000
+
+
+def _patch_bytes(picture: video.VideoPicture, city: City) -> int:
+    """What every refresh after the first sends: the points and counts, not the districts' shapes."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    from citybrain.dashboard.components.video_map import video_patch
+
+    names = {d.adcode: d.name_zh for d in city.districts}
+    patch = video_patch(picture, "zh", names, list(city.frame["adcode"]))
+    return len(json.dumps(patch.to_plotly_json(), cls=PlotlyJSONEncoder).encode())
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -160,10 +172,12 @@ def run(url: str, city: City, rounds: int = 3, echo: Callable[[str], None] = pri
         "server_figure_ms": round(statistics.median(builds), 1),
         "server_total_ms": round(statistics.median(r + b for r, b in zip(reads, builds, strict=True)), 1),
         "payload_bytes": len(figure.encode()),
+        "patch_bytes": _patch_bytes(picture, city),
     }
     echo(
         f"server: read {result['server_read_ms']:.0f} ms + figure {result['server_figure_ms']:.0f} ms;"
-        f" payload {result['payload_bytes'] / 1024:,.0f} KiB"
+        f" payload {result['payload_bytes'] / 1024:,.0f} KiB, each refresh after it"
+        f" {result['patch_bytes'] / 1024:,.0f} KiB"
     )
     try:
         result |= browser_render(figure, rounds, browser=browser)

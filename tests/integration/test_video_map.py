@@ -153,5 +153,6 @@ def test_bench_video_measures_server_payload_and_drawing(database_url, browser, 
     assert saved == json.loads(json.dumps(result))
     assert saved["cameras"] == 3000 and saved["online"] + saved["down"] == 3000
     assert saved["server_total_ms"] > 0 and saved["payload_bytes"] > 10_000
+    assert 0 < saved["patch_bytes"] < saved["payload_bytes"] / 2  # refreshes leave the shapes out
     assert saved["render_ms"] > 0, saved.get("render_error")
     assert saved["points_drawn"] == saved["density_cells"] + saved["down"]  # every point reached the screen

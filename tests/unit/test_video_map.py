@@ -38,7 +38,7 @@ def test_the_figure_draws_density_outlines_labels_and_each_point_down(city):
     assert None in traces[vm.TRACE_BOUNDARIES].lon and traces[vm.TRACE_BOUNDARIES].mode == "lines"
     assert len(traces[vm.TRACE_LABELS].text) == 19 and "锦江" not in traces[vm.TRACE_LABELS].text
     assert list(traces[vm.TRACE_OFFLINE].customdata) == ["510104"]
-    assert traces[vm.TRACE_OFFLINE].text[0] == "cam-000000 · 锦江区"
+    assert traces[vm.TRACE_OFFLINE].text[0] == "cam-000000"
     assert list(traces[vm.TRACE_FAULT].customdata) == ["510104"]
     assert traces[vm.TRACE_OFFLINE].marker.color == vm.OFFLINE
 

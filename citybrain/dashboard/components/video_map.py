@@ -69,18 +69,18 @@ def boundaries(city: City) -> tuple[list, list]:
 
 
 def _density(picture: VideoPicture) -> dict:
-    lon = [c[0] for c in picture.grid]
-    lat = [c[1] for c in picture.grid]
+    lon = [round(c[0], 4) for c in picture.grid]  # cell centres: 4 decimals are exact on a 0.01° grid
+    lat = [round(c[1], 4) for c in picture.grid]
     n = [c[2] for c in picture.grid]
     return {"lon": lon, "lat": lat, "n": n, "shade": [math.log1p(x) for x in n]}
 
 
-def _down(picture: VideoPicture, status: str, names: dict[str, str]) -> dict:
+def _down(picture: VideoPicture, status: str) -> dict:
     rows = [r for r in picture.down if r["status"] == status]
-    return {
-        "lon": [r["lon"] for r in rows],
-        "lat": [r["lat"] for r in rows],
-        "text": [f"{r['camera_id']} · {names.get(r['district'], r['district'])}" for r in rows],
+    return {  # 5 decimals: a metre; the district's name is on the map, its code is for the click
+        "lon": [round(r["lon"], 5) for r in rows],
+        "lat": [round(r["lat"], 5) for r in rows],
+        "text": [r["camera_id"] for r in rows],
         "customdata": [r["district"] for r in rows],
     }
 
@@ -178,7 +178,7 @@ def video_map(
         )
     )
     for status, colour in (("fault", FAULT), ("offline", OFFLINE)):
-        down = _down(picture, status, names)
+        down = _down(picture, status)
         fig.add_trace(
             go.Scattergeo(
                 **down,
@@ -223,7 +223,7 @@ def video_patch(picture: VideoPicture, lang: str, names: dict[str, str], codes: 
     patch["data"][TRACE_DENSITY]["marker"]["color"] = density["shade"]
     patch["data"][TRACE_DENSITY]["marker"]["cmax"] = max(density["shade"], default=1.0) or 1.0
     for index, status in ((TRACE_OFFLINE, "offline"), (TRACE_FAULT, "fault")):
-        for key, value in _down(picture, status, names).items():
+        for key, value in _down(picture, status).items():
             patch["data"][index][key] = value
     return patch
 
