@@ -87,7 +87,12 @@ def test_shell_language_clock_user_and_404(browser, dashboard_url):
     page.wait_for_selector(".kpi-value", timeout=30_000)
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator(".shell-user").inner_text().startswith("王五")
-    assert [a.inner_text() for a in page.locator(".shell-nav a").all()] == ["全市态势", "值班台", "运行监控"]
+    assert [a.inner_text() for a in page.locator(".shell-nav a").all()] == [
+        "全市态势",
+        "值班台",
+        "视频点位",
+        "运行监控",
+    ]
     # the clock shows Chengdu's time (UTC+8), not UTC
     page.wait_for_function("document.querySelector('#shell-clock')?.innerText.length > 0")
     shown = page.locator("#shell-clock").inner_text()
