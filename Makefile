@@ -20,6 +20,7 @@ bench: install
 	$(BIN)/citybrain bench pipeline
 	$(BIN)/citybrain bench wall
 	$(BIN)/citybrain bench leader
+	$(BIN)/citybrain bench video
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

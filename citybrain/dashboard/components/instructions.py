@@ -166,7 +166,7 @@ def panel(lang: str) -> html.Section:
                 ],
             ),
             html.Div(_grid(lang), className="grid-box"),
-            html.Div(id=MESSAGE, className="duty-message", role="status"),
+            html.Div(id=MESSAGE, className="instr-message", role="status"),
         ],
     )
 
@@ -273,24 +273,24 @@ def register(queue: str, cases: str, tick: str) -> None:
         lang = auth.current_lang()
         button = callback_ctx.triggered_id
         if button == ON_ALERT and not alerts:
-            return t("select_alert", lang), "duty-message warn", dash.no_update
+            return t("select_alert", lang), "instr-message warn", dash.no_update
         if button == ON_CASE and not case_rows:
-            return t("select_case", lang), "duty-message warn", dash.no_update
+            return t("select_case", lang), "instr-message warn", dash.no_update
         if not (body or "").strip() or not (unit or "").strip():
-            return t("need_instr", lang), "duty-message warn", dash.no_update
+            return t("need_instr", lang), "instr-message warn", dash.no_update
         if not hours or float(hours) <= 0:
-            return t("need_hours", lang), "duty-message warn", dash.no_update
+            return t("need_hours", lang), "instr-message warn", dash.no_update
         where = (
             {"alert_id": int(alerts[0]["id"])} if button == ON_ALERT else {"case_id": case_rows[0]["case_id"]}
         )
         try:
             row = ctx.instructions.give(current_user.username, body, unit, float(hours), **where)
         except AlertError as exc:
-            return t("action_failed", lang).format(why=str(exc)), "duty-message warn", dash.no_update
+            return t("action_failed", lang).format(why=str(exc)), "instr-message warn", dash.no_update
         _changed(ctx)
         return (
             t("done_instr", lang),
-            "duty-message ok",
+            "instr-message ok",
             {"given": row["id"], "clicks": (on_alert or 0, on_case)},
         )
 
@@ -308,9 +308,9 @@ def register(queue: str, cases: str, tick: str) -> None:
         ctx = context()
         lang = auth.current_lang()
         if not selected:
-            return t("select_instr", lang), "duty-message warn", dash.no_update
+            return t("select_instr", lang), "instr-message warn", dash.no_update
         if not (note or "").strip():
-            return t("need_instr_note", lang), "duty-message warn", dash.no_update
+            return t("need_instr_note", lang), "instr-message warn", dash.no_update
         instruction_id = int(selected[0]["id"])
         try:
             ctx.instructions.complete(instruction_id, current_user.username, note)
@@ -322,8 +322,8 @@ def register(queue: str, cases: str, tick: str) -> None:
                 at=f"{ctx.local(first['done_at']):%H:%M}",
             )
             _changed(ctx)
-            return message, "duty-message conflict", {"conflict": instruction_id, "clicks": clicks}
+            return message, "instr-message conflict", {"conflict": instruction_id, "clicks": clicks}
         except AlertError as exc:
-            return t("action_failed", lang).format(why=str(exc)), "duty-message warn", dash.no_update
+            return t("action_failed", lang).format(why=str(exc)), "instr-message warn", dash.no_update
         _changed(ctx)
-        return t("done_instr_done", lang), "duty-message ok", {"done": instruction_id, "clicks": clicks}
+        return t("done_instr_done", lang), "instr-message ok", {"done": instruction_id, "clicks": clicks}
