@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 from dash import Patch, html
 
@@ -137,14 +138,14 @@ def video_map(
     )
     fig.add_trace(
         go.Scattergeo(
-            lon=density["lon"],
-            lat=density["lat"],
-            customdata=density["n"],
+            lon=np.asarray(density["lon"], dtype=float),  # arrays: plotly validates lists item by item
+            lat=np.asarray(density["lat"], dtype=float),
+            customdata=np.asarray(density["n"], dtype=int),
             mode="markers",
             marker=dict(
                 symbol="square",
                 size=cell_px(city, picture.cell_deg, viewport),
-                color=density["shade"],
+                color=np.asarray(density["shade"], dtype=float),
                 cmin=0,
                 cmax=top,
                 colorscale=DENSITY_SCALE,
@@ -158,8 +159,8 @@ def video_map(
     outline_lon, outline_lat = boundaries(city)
     fig.add_trace(
         go.Scattergeo(
-            lon=outline_lon,
-            lat=outline_lat,
+            lon=np.asarray(outline_lon, dtype=float),  # None → NaN: a break between rings
+            lat=np.asarray(outline_lat, dtype=float),
             mode="lines",
             line=dict(color="#b0bec5", width=1.4),
             hoverinfo="skip",
@@ -181,7 +182,10 @@ def video_map(
         down = _down(picture, status)
         fig.add_trace(
             go.Scattergeo(
-                **down,
+                lon=np.asarray(down["lon"], dtype=float),
+                lat=np.asarray(down["lat"], dtype=float),
+                text=np.asarray(down["text"], dtype=object),
+                customdata=np.asarray(down["customdata"], dtype=object),
                 mode="markers",
                 marker=dict(size=max(4, round(vh * DOWN_VH)), color=colour, line_width=0, opacity=0.9),
                 hovertemplate=f"%{{text}}<br>{t('video_' + status, lang)}<extra></extra>",
