@@ -21,7 +21,7 @@ from citybrain.accounts import DUTY_READERS
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components.alert_table import GRID_THEME
 from citybrain.dashboard.components.district_map import graph_config
-from citybrain.dashboard.components.video_map import legend, video_map, video_patch
+from citybrain.dashboard.components.video_map import legend, parse_at, video_map, video_patch
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import t
 
@@ -37,20 +37,6 @@ TITLE = "video-down-title"
 DOWN = "video-down"
 CSV, XLSX, DOWNLOAD = "video-csv", "video-xlsx", "video-download"
 ROLES = DUTY_READERS
-
-
-def parse_at(value: str | None, ctx: Context) -> datetime | None:
-    """``?at=`` as UTC: an ISO time, in the city's time zone unless it names its own; None when absent or
-    unreadable (the page then shows now)."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ctx.tz)
-    return moment.astimezone(UTC)
 
 
 def _grid(lang: str) -> dag.AgGrid:
