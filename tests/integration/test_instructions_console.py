@@ -78,6 +78,13 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
         timeout=10_000,
     )
     assert "待办 1 件" in officer.locator("#duty-instructions-summary").inner_text()
+    officer.locator("#duty-f-district").click()  # the district filter narrows them and their counts
+    officer.get_by_role("option", name="双流区").click()
+    officer.wait_for_function(
+        "document.querySelector('#duty-instructions-summary').innerText.includes('双流区 · 待办 0 件')",
+        timeout=10_000,
+    )
+    assert officer.locator(INSTR_ROW).count() == 0
     # the leader's console shows it done too, without a reload
     leader.locator(f"{ROW}[row-id='{alert_id}']").click()
     leader.wait_for_selector(".instr-item.done", timeout=10_000)

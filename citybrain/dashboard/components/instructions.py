@@ -221,8 +221,9 @@ def _changed(ctx: Context) -> None:
         reader.invalidate()
 
 
-def register(queue: str, cases: str, tick: str) -> None:
-    """Wire the panel to the console's alert queue, cases grid and refresh tick."""
+def register(queue: str, cases: str, tick: str, district: str) -> None:
+    """Wire the panel to the console's alert queue, cases grid, refresh tick and district filter (which
+    narrows the instructions and their counts to that district)."""
 
     @auth.secure_callback(
         DUTY_READERS,
@@ -230,13 +231,18 @@ def register(queue: str, cases: str, tick: str) -> None:
         Output(SUMMARY, "children"),
         Input(tick, "n_intervals"),
         Input(CHANGED, "data"),
+        Input(district, "value"),
     )
-    def refresh(_n, _changed_data):
+    def refresh(_n, _changed_data, only):
         ctx = context()
         lang = auth.current_lang()
         rows = ctx.sources.instructions.read().value or []
-        counts = (ctx.sources.instruction_counts.read().value or {}).get(None, {"open": 0, "overdue": 0})
+        if only:
+            rows = [r for r in rows if r["district"] == only]
+        counts = (ctx.sources.instruction_counts.read().value or {}).get(only, {"open": 0, "overdue": 0})
         summary = t("instr_summary", lang).format(**counts)
+        if only:
+            summary = f"{ctx.district_name(only, lang)} · {summary}"
         return grid_rows(rows, ctx, lang, _names(ctx)), f" {summary}"
 
     @auth.secure_callback(

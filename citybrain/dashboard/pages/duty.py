@@ -280,7 +280,7 @@ def layout(**_query) -> html.Div:
 
 
 shell.register(__name__, path="/duty", label_key="page_duty", roles=DUTY_READERS, layout=layout, order=1)
-instr.register(QUEUE, CASES, TICK)
+instr.register(QUEUE, CASES, TICK, F_DISTRICT)
 
 
 def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:
