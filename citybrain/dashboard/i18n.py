@@ -367,6 +367,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "cat_drainage": {"zh": "排水", "en": "Drainage"},
     # leaders' instructions (批示) and the video-point map
     "instr_title": {"zh": "领导批示", "en": "Leaders' instructions"},
+    "instr_chip": {"zh": "批示", "en": "Instr."},
     "instr_summary": {"zh": "待办 {open} 件 · 超期 {overdue} 件", "en": "{open} open · {overdue} overdue"},
     "col_instr_target": {"zh": "批示对象", "en": "On"},
     "col_instr_body": {"zh": "批示内容", "en": "Instruction"},
@@ -395,7 +396,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "instr_left": {"zh": "剩余 {d}", "en": "{d} left"},
     "instr_overdue": {"zh": "已超期 {d}", "en": "overdue {d}"},
     "instr_due": {"zh": "截止 {at}", "en": "due {at}"},
-    "instr_done_by": {"zh": "{who} 已办结：{note}", "en": "done by {who}: {note}"},
     "page_video": {"zh": "视频点位", "en": "Video points"},
     "video_title": {"zh": "视频点位状态", "en": "Video points by status"},
     "video_online": {"zh": "在线（密度）", "en": "online (density)"},

@@ -37,6 +37,7 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     # on the selected alert, with its time left, and in the alert's history
     leader.wait_for_selector(".instr-item.open .instr-clock", timeout=10_000)
     assert "陈局：立即组织人员转移低洼地带群众" in leader.locator(".alert-instructions").inner_text()
+    assert "双流区应急管理局" in leader.locator(".alert-instructions").inner_text()
     assert "剩余 1:59:" in leader.locator(".instr-clock").inner_text()
     leader.wait_for_function(
         "document.querySelector('#duty-history').innerText.includes('领导批示')", timeout=10_000
@@ -68,11 +69,11 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     officer.fill("#duty-instr-note", "已转移 126 人，安置于社区中心")
     officer.click("#duty-instr-done")
     officer.wait_for_selector("#duty-instr-message.ok", timeout=10_000)
-    officer.wait_for_selector(".instr-item.done", timeout=10_000)
-    assert "王五 已办结：已转移 126 人" in officer.locator(".alert-instructions").inner_text()
-    officer.wait_for_function(
-        "document.querySelector('#duty-history').innerText.includes('批示办结')", timeout=10_000
+    officer.wait_for_function(  # done: in the alert's history with the note, no longer open beside it
+        "document.querySelector('#duty-history').innerText.includes('已转移 126 人')", timeout=10_000
     )
+    assert "批示办结" in officer.locator("#duty-history").inner_text()
+    officer.wait_for_selector(".instr-item", state="detached", timeout=10_000)
     officer.wait_for_function(
         "document.querySelectorAll('#duty-instructions .ag-center-cols-container .ag-row').length === 1",
         timeout=10_000,
@@ -87,7 +88,10 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     assert officer.locator(INSTR_ROW).count() == 0
     # the leader's console shows it done too, without a reload
     leader.locator(f"{ROW}[row-id='{alert_id}']").click()
-    leader.wait_for_selector(".instr-item.done", timeout=10_000)
+    leader.wait_for_function(
+        "document.querySelector('#duty-history').innerText.includes('批示办结')", timeout=10_000
+    )
+    leader.wait_for_selector(".instr-item", state="detached", timeout=10_000)
 
     with psycopg.connect(seeded_url) as conn:
         log = conn.execute(

@@ -70,36 +70,44 @@ def grid_rows(rows: list[dict], ctx: Context, lang: str, names: dict[str, str]) 
 
 
 def alert_items(rows: list[dict], ctx: Context, lang: str, names: dict[str, str], now: datetime) -> list:
-    """One alert's instructions, open ones first with the time left (or how long overdue)."""
-    if not rows:
-        return []
+    """One alert's open instructions, one line each with the time left (or how long overdue); completed
+    ones are in the alert's history (批示办结, with the officer's note), which keeps the actions in view."""
     items = []
     for r in rows:
+        if not r["open"]:
+            continue
         who = names.get(r["created_by"], r["created_by"])
-        due = t("instr_due", lang).format(at=f"{ctx.local(r['deadline']):%m-%d %H:%M}")
-        if r["open"]:
-            left = (r["deadline"] - now).total_seconds()
-            clock = (
-                t("instr_left", lang).format(d=_duration(left))
-                if left >= 0
-                else t("instr_overdue", lang).format(d=_duration(left))
-            )
-            state = html.Span(clock, className="instr-clock overdue" if left < 0 else "instr-clock")
-        else:
-            state = html.Span(
-                t("instr_done_by", lang).format(who=names.get(r["done_by"], r["done_by"]), note=r["note"]),
-                className="instr-done-note",
-            )
+        left = (r["deadline"] - now).total_seconds()
+        clock = (
+            t("instr_left", lang).format(d=_duration(left))
+            if left >= 0
+            else t("instr_overdue", lang).format(d=_duration(left))
+        )
+        due = t("instr_due", lang).format(at=f"{ctx.local(r['deadline']):%H:%M}")
         items.append(
             html.Li(
-                className="instr-item open" if r["open"] else "instr-item done",
+                className="instr-item open overdue-item" if left < 0 else "instr-item open",
+                title=f"{who}：{r['body']} → {r['unit']}",
                 children=[
-                    html.Div([html.B(f"{who}："), r["body"]], className="instr-body"),
-                    html.Div([f"→ {r['unit']} · {due} · ", state], className="instr-meta"),
+                    html.Div(
+                        [
+                            html.Span(t("instr_chip", lang), className="instr-chip"),
+                            html.B(f"{who}："),
+                            r["body"],
+                        ],
+                        className="instr-body",
+                    ),
+                    html.Div(
+                        [
+                            f"→ {r['unit']} · {due} · ",
+                            html.Span(clock, className="instr-clock overdue" if left < 0 else "instr-clock"),
+                        ],
+                        className="instr-meta",
+                    ),
                 ],
             )
         )
-    return [html.H3(t("instr_title", lang), className="panel-title"), html.Ul(items, className="instr-list")]
+    return [html.Ul(items, className="instr-list")] if items else []
 
 
 def _grid(lang: str) -> dag.AgGrid:
