@@ -873,6 +873,8 @@ def bench_video(
 
     interrupt_on_sigterm()
     settings = load_settings()
+    if settings.database_url:  # else a throwaway embedded PostgreSQL
+        reachable(settings.database_url)
     if offline + fault > 1:
         fail("--offline and --fault add up to more than every camera")
     typer.echo(f"bench video: {cameras:,} cameras, {offline:.0%} offline, {fault:.0%} faulty")

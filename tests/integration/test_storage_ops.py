@@ -173,7 +173,9 @@ def test_requiring_timescaledb_on_a_server_without_it_says_so(pg_server):
 
 
 @pytest.mark.parametrize(
-    "command", [["migrate"], ["bench", "ingest"], ["bench", "pipeline"], ["bench", "wall"]], ids=" ".join
+    "command",
+    [["migrate"], ["bench", "ingest"], ["bench", "pipeline"], ["bench", "wall"], ["bench", "video"]],
+    ids=" ".join,
 )
 def test_a_command_against_a_server_that_is_down_prints_one_line_naming_it(command):
     port = free_port()  # nothing listens there
