@@ -2,6 +2,8 @@
 on a case, an officer sees them (deadline ticking) and completes one with a note, and the alert's history
 tells both; the server refuses the wrong roles."""
 
+import re
+
 import psycopg
 
 from tests.integration.conftest import offline_page, sign_in
@@ -27,7 +29,7 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     leader.locator(ROW).first.click()
     leader.click("#duty-instr-on-alert")  # no text yet
     leader.wait_for_function(
-        "document.querySelector('#duty-instr-message').innerText.includes('批示内容')", timeout=10_000
+        "document.querySelector('#duty-instr-message')?.innerText.includes('批示内容')", timeout=10_000
     )
     leader.fill("#duty-instr-body", "立即组织人员转移低洼地带群众")
     leader.fill("#duty-instr-unit", "双流区应急管理局")
@@ -38,16 +40,16 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     leader.wait_for_selector(".instr-item.open .instr-clock", timeout=10_000)
     assert "陈局：立即组织人员转移低洼地带群众" in leader.locator(".alert-instructions").inner_text()
     assert "双流区应急管理局" in leader.locator(".alert-instructions").inner_text()
-    assert "剩余 1:59:" in leader.locator(".instr-clock").inner_text()
+    assert re.search(r"剩余 1:5\d:\d\d", leader.locator(".instr-clock").inner_text())
     leader.wait_for_function(
-        "document.querySelector('#duty-history').innerText.includes('领导批示')", timeout=10_000
+        "document.querySelector('#duty-history')?.innerText.includes('领导批示')", timeout=10_000
     )
     leader.locator(f"{CASE_ROW}[row-id='{case_id}']").click()
     leader.fill("#duty-instr-body", "当日内回复市民并反馈")
     leader.fill("#duty-instr-unit", "锦江区城管局")
     leader.click("#duty-instr-on-case")
     leader.wait_for_function(
-        f"document.querySelector('#duty-instructions').innerText.includes('诉求 {case_id}')", timeout=10_000
+        f"document.querySelector('#duty-instructions')?.innerText.includes('诉求 {case_id}')", timeout=10_000
     )
 
     leader.screenshot(path=str(tmp_path / "duty-instructions-leader.png"))
@@ -57,7 +59,7 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     assert officer.locator("#duty-instr-body, #duty-instr-on-alert").count() == 0
     first = officer.locator(INSTR_ROW).first  # the most pressing (earliest deadline) on top
     assert f"告警 #{alert_id}" in first.inner_text() and "双流区应急管理局" in first.inner_text()
-    assert "1:59:" in first.inner_text()  # ticking in the browser
+    assert re.search(r"1:5\d:\d\d", first.inner_text())  # the time left, ticking in the browser
     assert "待办 2 件 · 超期 0 件" in officer.locator("#duty-instructions-summary").inner_text()
     officer.locator(f"{ROW}[row-id='{alert_id}']").click()
     officer.wait_for_selector(".instr-item.open", timeout=10_000)
@@ -70,7 +72,7 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     officer.click("#duty-instr-done")
     officer.wait_for_selector("#duty-instr-message.ok", timeout=10_000)
     officer.wait_for_function(  # done: in the alert's history with the note, no longer open beside it
-        "document.querySelector('#duty-history').innerText.includes('已转移 126 人')", timeout=10_000
+        "document.querySelector('#duty-history')?.innerText.includes('已转移 126 人')", timeout=10_000
     )
     assert "批示办结" in officer.locator("#duty-history").inner_text()
     officer.wait_for_selector(".instr-item", state="detached", timeout=10_000)
@@ -82,14 +84,14 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     officer.locator("#duty-f-district").click()  # the district filter narrows them and their counts
     officer.get_by_role("option", name="双流区").click()
     officer.wait_for_function(
-        "document.querySelector('#duty-instructions-summary').innerText.includes('双流区 · 待办 0 件')",
+        "document.querySelector('#duty-instructions-summary')?.innerText.includes('双流区 · 待办 0 件')",
         timeout=10_000,
     )
     assert officer.locator(INSTR_ROW).count() == 0
     # the leader's console shows it done too, without a reload
     leader.locator(f"{ROW}[row-id='{alert_id}']").click()
     leader.wait_for_function(
-        "document.querySelector('#duty-history').innerText.includes('批示办结')", timeout=10_000
+        "document.querySelector('#duty-history')?.innerText.includes('批示办结')", timeout=10_000
     )
     leader.wait_for_selector(".instr-item", state="detached", timeout=10_000)
 

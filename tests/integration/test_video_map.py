@@ -87,7 +87,7 @@ def test_the_video_page_draws_every_point_down_and_exports_a_district(
     page.locator(".video-side .filter").click()  # choose the district (a map click chooses it too)
     page.get_by_role("option", name=_name(district["district"])).click()
     page.wait_for_function(
-        f"document.querySelector('#video-down-title').innerText.includes('{_name(district['district'])}')",
+        f"document.querySelector('#video-down-title')?.innerText.includes('{_name(district['district'])}')",
         timeout=10_000,
     )
     assert f"{expected}" in page.locator("#video-down-title").inner_text()
@@ -111,7 +111,7 @@ def test_the_video_page_draws_every_point_down_and_exports_a_district(
     traces = page.locator("#video-map .trace.scattergeo")  # density, outlines, labels, faulty, offline
     traces.nth(4).locator(".point").nth(k).click(force=True)
     page.wait_for_function(
-        f"document.querySelector('#video-down-title').innerText.includes('{_name(other['district'])}')",
+        f"document.querySelector('#video-down-title')?.innerText.includes('{_name(other['district'])}')",
         timeout=10_000,
     )
     big, _ = offline_page(browser, (3840, 2160))
