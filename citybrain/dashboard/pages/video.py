@@ -42,7 +42,7 @@ ROLES = DUTY_READERS
 def _grid(lang: str) -> dag.AgGrid:
     columns = [
         {"field": "camera_id", "headerName": t("col_camera", lang), "flex": 1.2, "minWidth": 120},
-        {"field": "status_label", "headerName": t("col_status", lang), "flex": 0.7, "minWidth": 70},
+        {"field": "status_label", "headerName": t("col_video_status", lang), "flex": 0.7, "minWidth": 70},
         {"field": "since", "headerName": t("col_down_since", lang), "flex": 1.2, "minWidth": 120},
         {
             "colId": "age",
@@ -114,8 +114,8 @@ def layout(at: str | None = None, **_query) -> html.Div:
                     html.Div(
                         className="action-row export-row",
                         children=[
-                            html.Button(t("export_csv", lang), id=CSV, className="btn"),
-                            html.Button(t("export_xlsx", lang), id=XLSX, className="btn"),
+                            html.Button(t("video_export_csv", lang), id=CSV, className="btn"),
+                            html.Button(t("video_export_xlsx", lang), id=XLSX, className="btn"),
                         ],
                     ),
                 ],
@@ -229,7 +229,7 @@ def export_frame(rows: list[dict], ctx: Context, lang: str, at: datetime | None)
         {
             t("col_camera", lang): [r["camera_id"] for r in rows],
             t("col_district", lang): [ctx.district_name(r["district"], lang) for r in rows],
-            t("col_status", lang): [t(f"video_{r['status']}", lang) for r in rows],
+            t("col_video_status", lang): [t(f"video_{r['status']}", lang) for r in rows],
             t("col_down_since", lang): [
                 f"{ctx.local(r['since']):%Y-%m-%d %H:%M:%S}" if r["since"] else "" for r in rows
             ],
