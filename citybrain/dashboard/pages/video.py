@@ -124,7 +124,7 @@ def layout(at: str | None = None, **_query) -> html.Div:
     )
 
 
-shell.register(__name__, path="/video", label_key="page_video", roles=ROLES, layout=layout, order=3)
+shell.register(__name__, path="/video", label_key="page_video", roles=ROLES, layout=layout, order=5)
 
 clientside_callback(
     ClientsideFunction(namespace="citybrain", function_name="viewport"),
