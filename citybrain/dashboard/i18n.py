@@ -424,6 +424,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "video_export_xlsx": {"zh": "导出 Excel", "en": "Excel"},
     "col_instr_open": {"zh": "待办批示", "en": "Open instr."},
     "col_instr_overdue": {"zh": "超期批示", "en": "Overdue instr."},
+    "kpi_instructions": {"zh": "领导批示 待办 / 超期", "en": "Instructions open / overdue"},
 }
 
 

@@ -35,10 +35,18 @@ INDICATOR_COLOURS = [
 ]
 
 
-def risk_table(rows: list[dict], names: dict[str, str], lang: str, query: str = "") -> ReportTable:
-    """Districts by level then score, highest first, with what drives each; each name links to the
-    district's page (``query``: the replayed moment, kept)."""
+def risk_table(
+    rows: list[dict],
+    names: dict[str, str],
+    lang: str,
+    query: str = "",
+    instructions: dict | None = None,
+) -> ReportTable:
+    """Districts by level then score, highest first, with what drives each and their leaders'
+    instructions open and overdue (``instructions``: per district, from ``store.instructions``); each name
+    links to the district's page (``query``: the replayed moment, kept)."""
     ranked = sorted(rows, key=lambda r: (Level(r["level"]).rank, r["score"]), reverse=True)
+    counts = instructions or {}
     return ReportTable(
         "district-risk",
         [
@@ -47,9 +55,13 @@ def risk_table(rows: list[dict], names: dict[str, str], lang: str, query: str = 
             Column("score", t("col_score", lang), "num"),
             Column("floor", t("col_floor", lang)),
             Column("drivers", t("col_drivers", lang)),
+            Column("instr_open", t("col_instr_open", lang), "int"),
+            Column("instr_overdue", t("col_instr_overdue", lang), "int"),
         ],
         [
             {
+                "instr_open": counts.get(r["district"], {}).get("open", 0),
+                "instr_overdue": counts.get(r["district"], {}).get("overdue", 0),
                 "district": names.get(r["district"], r["district"]),
                 "district_href": f"/district/{r['district']}{query}",
                 "code": r["district"],

@@ -163,9 +163,11 @@ def _tables(code: str, at: datetime | None, period: str, lang: str) -> dict:
     alerts = leader.alerts.read(at, (code, period)).value or []
     titles = [alert_title(a, ctx, lang) for a in alerts]
     names = {c: ctx.district_name(c, lang) for c in ctx.district_names}
+    instructions = ctx.sources.instruction_counts.read(at).value or {}
     return {
         "figures": figures,
         "open": open_cases.get(code, {}),
+        "instructions": instructions.get(code, {}),
         "cases": comparison_table(
             figures, city, baseline, open_cases.get(code, {}), open_cases.get(None, {}), lang
         ),
@@ -198,7 +200,7 @@ def _devices(code: str, at: datetime | None, risk_row: dict | None, lang: str) -
     ]
 
 
-def _kpis(figures: CaseFigures, open_row: dict, lang: str) -> list:
+def _kpis(figures: CaseFigures, open_row: dict, lang: str, instructions: dict | None = None) -> list:
     def pct(v):
         return "—" if v is None else f"{v * 100:.1f}%"
 
@@ -219,6 +221,12 @@ def _kpis(figures: CaseFigures, open_row: dict, lang: str) -> list:
             f"{open_row.get('open_emergencies', 0):,}",
             alarm=open_row.get("open_emergencies", 0) > 0,
             tile_id="kpi-emergencies",
+        ),
+        kpi_tile(  # leaders' instructions open, and of them overdue
+            t("kpi_instructions", lang),
+            f"{(instructions or {}).get('open', 0):,} / {(instructions or {}).get('overdue', 0):,}",
+            alarm=(instructions or {}).get("overdue", 0) > 0,
+            tile_id="kpi-instructions",
         ),
     ]
 
@@ -281,7 +289,7 @@ def refresh(_n, period, resolution, viewport, at_iso, code):
     tables = _tables(code, at, period, lang)
     return (
         _head(risk_row, lang),
-        _kpis(tables["figures"], tables["open"], lang),
+        _kpis(tables["figures"], tables["open"], lang, tables["instructions"]),
         figure,
         tables["cases"].html("district-cases-table"),
         tables["categories"].html("district-categories-table", t("no_cases_then", lang)),

@@ -106,9 +106,13 @@ def layout(at: str | None = None, **_query) -> html.Div:
                                 ],
                             ),
                             html.Div(
-                                risk_table(rows, _names(lang), lang, replay.at_query(moment, ctx.tz)).html(
-                                    TABLE
-                                ),
+                                risk_table(
+                                    rows,
+                                    _names(lang),
+                                    lang,
+                                    replay.at_query(moment, ctx.tz),
+                                    ctx.sources.instruction_counts.read(moment).value,
+                                ).html(TABLE),
                                 id=TABLE_BOX,
                                 className="table-box",
                             ),
@@ -165,7 +169,13 @@ def refresh(_n, range_name, viewport, at_iso, drawn_for):
     return (
         figure,
         drawn_for,
-        risk_table(rows, _names(lang), lang, replay.at_query(_moment(at_iso), ctx.tz)).html(TABLE),
+        risk_table(
+            rows,
+            _names(lang),
+            lang,
+            replay.at_query(_moment(at_iso), ctx.tz),
+            ctx.sources.instruction_counts.read(_moment(at_iso)).value,
+        ).html(TABLE),
     )
 
 
@@ -195,5 +205,6 @@ def export(clicks, at_iso, range_name):
         return no_update
     ctx = context()
     lang = auth.current_lang()
-    table = risk_table(_rows(at_iso, range_name), _names(lang), lang)
+    counts = ctx.sources.instruction_counts.read(_moment(at_iso)).value
+    table = risk_table(_rows(at_iso, range_name), _names(lang), lang, instructions=counts)
     return table.download(trigger["fmt"], local_stamp(_moment(at_iso) or datetime.now(UTC), ctx.tz))
