@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import numpy as np
 import plotly.graph_objects as go
@@ -259,17 +258,3 @@ def legend(picture: VideoPicture | None, lang: str) -> html.Div:
             for key, colour, label in items
         ],
     )
-
-
-def parse_at(value: str | None, ctx) -> datetime | None:
-    """``?at=`` as UTC: an ISO time, in the city's time zone unless it names its own; None when absent or
-    unreadable (the page then shows now)."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ctx.tz)
-    return moment.astimezone(UTC)

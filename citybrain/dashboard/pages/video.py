@@ -21,7 +21,8 @@ from citybrain.accounts import DUTY_READERS
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components.alert_table import GRID_THEME
 from citybrain.dashboard.components.district_map import graph_config
-from citybrain.dashboard.components.video_map import legend, parse_at, video_map, video_patch
+from citybrain.dashboard.components.replay import parse_at
+from citybrain.dashboard.components.video_map import legend, video_map, video_patch
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import t
 
@@ -69,7 +70,7 @@ def _grid(lang: str) -> dag.AgGrid:
 def layout(at: str | None = None, **_query) -> html.Div:
     ctx = context()
     lang = auth.current_lang()
-    moment = parse_at(at, ctx)
+    moment, _unreadable = parse_at(at, ctx.tz)  # unreadable or future: now
     districts = [{"label": ctx.district_name(d.adcode, lang), "value": d.adcode} for d in ctx.city.districts]
     return html.Div(
         className="page video",
