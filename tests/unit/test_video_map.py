@@ -67,12 +67,3 @@ def test_cells_get_larger_on_a_larger_screen(city):
     small = vm.cell_px(city, 0.02, {"w": 1920, "h": 1080})
     large = vm.cell_px(city, 0.02, {"w": 3840, "h": 2160})
     assert 4 < small < 30 and abs(large / small - 2) < 0.01
-
-
-def test_at_in_the_address_is_city_time_unless_it_names_its_zone(city):
-    from types import SimpleNamespace
-
-    ctx = SimpleNamespace(tz=city.tz)
-    assert vm.parse_at("2026-12-01T09:30", ctx) == datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
-    assert vm.parse_at("2026-12-01T09:30+00:00", ctx) == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-    assert vm.parse_at("yesterday", ctx) is None and vm.parse_at(None, ctx) is None
