@@ -242,7 +242,10 @@ def _step(
         if alert is not None:
             seen[key] = obs.value
             if obs.value is not None and (alert.peak is None or obs.value > alert.peak):
-                alert = replace(alert, value=obs.value, peak=obs.value)
+                # a new peak carries the condition's labels and title (a hot spot's cases, radius)
+                alert = replace(
+                    alert, value=obs.value, peak=obs.value, labels=labels, title=obs.title or alert.title
+                )
                 transitions.append(Transition(Kind.UPDATE, alert))
         elif obs.signal is Signal.FIRING and not suppressed:
             pending = pending or now

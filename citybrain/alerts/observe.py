@@ -16,6 +16,9 @@ from citybrain.alerts.engine import Observation, Signal
 from citybrain.events import Level
 from citybrain.risk.config import RiskConfig
 from citybrain.store import alert_facts as facts
+from citybrain.store import hotspots as hotspot_store
+
+MAX_CASE_LABEL = 60  # case ids carried in a hot-spot alert's labels; the console reads them all
 
 
 def band(
@@ -128,6 +131,38 @@ def _case_overdue(rule: r.CaseOverdueRule, conn, now, _risk) -> list[Observation
     ]
 
 
+def _case_hotspot(rule: r.CaseHotspotRule, conn, now, _risk) -> list[Observation]:
+    out = []
+    for h in hotspot_store.active(conn, now):
+        if h["case_count"] < rule.min_cases or (rule.groups and h["category_group"] not in rule.groups):
+            continue
+        cases = list(h["case_ids"])
+        listed = ",".join(cases[:MAX_CASE_LABEL]) + (
+            f",+{len(cases) - MAX_CASE_LABEL}" if len(cases) > MAX_CASE_LABEL else ""
+        )
+        out.append(
+            Observation(
+                rule.id,
+                h["id"],
+                Signal.FIRING,
+                float(h["case_count"]),
+                {
+                    "district": h["district"],
+                    "districts": ",".join(h["districts"]),
+                    "group": h["category_group"],
+                    "hotspot": h["id"],
+                    "centroid": f"{h['lon']:.5f},{h['lat']:.5f}",
+                    "radius_m": f"{h['radius_m']:.0f}",
+                    "count": str(h["case_count"]),
+                    "cases": listed,
+                },
+                f"{h['case_count']} {h['category_group']} appeals within {h['radius_m']:.0f} m"
+                f" in district {h['district']}",
+            )
+        )
+    return out
+
+
 def _no_data(rule: r.NoDataRule, conn, now, _risk) -> list[Observation]:
     if rule.scope == "device":
         return [
@@ -188,6 +223,7 @@ OBSERVERS: dict[type, Callable[..., list[Observation]]] = {
     r.CameraOfflineRule: _camera_offline,
     r.CaseUnassignedRule: _case_unassigned,
     r.CaseOverdueRule: _case_overdue,
+    r.CaseHotspotRule: _case_hotspot,
     r.NoDataRule: _no_data,
     r.StorageJobFailingRule: _storage_job_failing,
 }

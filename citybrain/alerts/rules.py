@@ -83,6 +83,16 @@ class CaseOverdueRule(Rule):
     type: Literal["case_overdue"]
 
 
+class CaseHotspotRule(Rule):
+    """An appeal hot spot (config/hotspots.yaml says what makes one): one alert per hot spot, opened when
+    it forms, its value (the case count) and labels (centroid, radius, cases) following it as cases join,
+    cleared once it has ended (no case for its group's quiet time) and ``clear_hold_s`` has passed."""
+
+    type: Literal["case_hotspot"]
+    min_cases: int = Field(0, ge=0, description="only hot spots with at least this many cases (0: every one)")
+    groups: tuple[str, ...] = Field((), description="only these category groups (empty: every group)")
+
+
 class NoDataRule(Rule):
     type: Literal["no_data"]
     scope: Literal["device", "district"]
@@ -107,6 +117,7 @@ AnyRule = Annotated[
     | CameraOfflineRule
     | CaseUnassignedRule
     | CaseOverdueRule
+    | CaseHotspotRule
     | NoDataRule
     | StorageJobFailingRule,
     Field(discriminator="type"),

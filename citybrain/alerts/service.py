@@ -296,9 +296,9 @@ class AlertService:
         a = tr.alert
         if tr.kind is Kind.UPDATE:
             return (
-                "UPDATE alerts SET value = %s, peak = greatest(peak, %s), muted = %s"
+                "UPDATE alerts SET value = %s, peak = greatest(peak, %s), muted = %s, labels = %s, title = %s"
                 " WHERE id = %s RETURNING *",
-                (a.value, a.peak, tr.muted, alert_id),
+                (a.value, a.peak, tr.muted, json.dumps(dict(a.labels)), a.title, alert_id),
             )
         if tr.kind is Kind.CLEAR:
             return (

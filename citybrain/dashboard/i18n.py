@@ -425,6 +425,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_instr_open": {"zh": "待办批示", "en": "Open instr."},
     "col_instr_overdue": {"zh": "超期批示", "en": "Overdue instr."},
     "kpi_instructions": {"zh": "领导批示 待办 / 超期", "en": "Instructions open / overdue"},
+    # appeal hot spots: map circles, duty console, district page
+    "hotspot_legend": {"zh": "诉求热点（圈越大诉求越多）", "en": "Appeal hot spot (size: cases)"},
+    "hotspot_hover": {
+        "zh": "{group}诉求热点 · {count} 件 · 半径 {radius} 米<br>{districts}",
+        "en": "{group} hot spot · {count} cases · {radius} m<br>{districts}",
+    },
+    "hotspots_title": {"zh": "诉求热点", "en": "Appeal hot spots"},
+    "hotspots_recent": {"zh": "近 24 小时诉求热点", "en": "Appeal hot spots, last 24 hours"},
+    "hotspots_none": {"zh": "暂无诉求热点", "en": "No appeal hot spots"},
+    "hotspot_cases": {"zh": "热点内诉求（{n} 件）", "en": "Cases in this hot spot ({n})"},
+    "hotspot_spans": {"zh": "涉及 {districts}", "en": "spans {districts}"},
+    "hotspot_active": {"zh": "进行中", "en": "active"},
+    "hotspot_ended": {"zh": "已结束", "en": "ended"},
+    "hotspot_row": {
+        "zh": "{group} · {count} 件 · 半径 {radius} 米 · {opened} 起",
+        "en": "{group} · {count} cases · {radius} m · since {opened}",
+    },
+    "col_time": {"zh": "时间", "en": "Time"},
+    "col_status": {"zh": "状态", "en": "Status"},
+    "case_status_created": {"zh": "已受理", "en": "received"},
+    "case_status_assigned": {"zh": "已派单", "en": "assigned"},
+    "case_status_updated": {"zh": "办理中", "en": "in progress"},
+    "case_status_resolved": {"zh": "已办结", "en": "resolved"},
+    "case_status_closed": {"zh": "已回访", "en": "closed"},
 }
 
 
@@ -439,6 +463,7 @@ INDICATORS: dict[str, dict[str, str]] = {
     "case_pressure": {"zh": "诉求量激增", "en": "surge of citizen cases"},
     "open_emergencies": {"zh": "紧急诉求未办结", "en": "open emergency cases"},
     "overdue_cases": {"zh": "诉求超期", "en": "overdue cases"},
+    "case_hotspots": {"zh": "诉求热点", "en": "appeal hot spots"},
 }
 ACTIONS: dict[str, dict[str, str]] = {
     "open": {"zh": "告警产生", "en": "opened"},
@@ -499,6 +524,10 @@ ALERT_TITLES: dict[str, dict[str, str]] = {
         "en": "{district}: no data for {minutes:.0f} min",
     },
     "storage_job_failing": {"zh": "存储任务 {job} 运行异常", "en": "Storage job {job} failing or overdue"},
+    "case_hotspot": {
+        "zh": "{district}{group}诉求热点：{count} 件（{radius} 米内）",
+        "en": "{district}: {group} hot spot, {count} cases within {radius} m",
+    },
 }
 LEVELS: dict[str, dict[str, str]] = {
     "normal": {"zh": "正常", "en": "Normal"},
@@ -514,6 +543,7 @@ FLOORS: dict[str, dict[str, str]] = {
     "gas_over_alarm_level": {"zh": "燃气报警", "en": "gas alarm"},
     "camera_outage": {"zh": "大面积视频点位离线", "en": "district-wide camera outage"},
     "open_emergency": {"zh": "紧急诉求未办结", "en": "open emergency case"},
+    "appeal_hotspot": {"zh": "诉求热点", "en": "appeal hot spot"},
 }
 
 
@@ -555,3 +585,25 @@ def category_name(category: str, lang: str) -> str:
 
 def t(key: str, lang: str) -> str:
     return STRINGS[key][lang_of(lang)]
+
+
+# appeal hot spots: names of category groups and case categories
+HOTSPOT_GROUPS: dict[str, dict[str, str]] = {
+    "water": {"zh": "供排水", "en": "water"},
+    "noise": {"zh": "噪声", "en": "noise"},
+    "gas": {"zh": "燃气", "en": "gas"},
+    "city_appearance": {"zh": "市容", "en": "city appearance"},
+    "traffic": {"zh": "交通", "en": "traffic"},
+    "water_supply": {"zh": "供水", "en": "water supply"},
+    "gas_safety": {"zh": "燃气安全", "en": "gas safety"},
+    "public_security": {"zh": "治安", "en": "public security"},
+    "environment": {"zh": "环境", "en": "environment"},
+    "housing": {"zh": "住房", "en": "housing"},
+    "street_lighting": {"zh": "路灯", "en": "street lighting"},
+    "drainage": {"zh": "排水", "en": "drainage"},
+}
+
+
+def hotspot_group(key: str | None, lang: str) -> str:
+    """A hot spot's category group (or a case category) in ``lang``; the key itself when untranslated."""
+    return HOTSPOT_GROUPS.get(key or "", {}).get(lang_of(lang), (key or "").replace("_", " "))

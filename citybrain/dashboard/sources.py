@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from citybrain import metrics
 from citybrain.lag import LagProbe
-from citybrain.store import duty, health, ops, queries, video
+from citybrain.store import duty, health, hotspots, ops, queries, video
 from citybrain.store import instructions as instruction_store
 from citybrain.store import users as user_store
 from citybrain.store.migrate import storage_mode
@@ -200,6 +200,20 @@ class Sources:
             lambda conn, at, _k: queries.case_kpis(
                 conn, local_midnight(at or datetime.now(UTC), tz), at or datetime.now(UTC)
             ),
+            ttl_s,
+        )
+        # appeal hot spots: active ones (the maps), one's cases (the console), recent ones by district
+        self.hotspots = Reader("hotspots", self.pool, lambda conn, at, _k: hotspots.active(conn, at), ttl_s)
+        self.hotspot_cases = Reader(
+            "hotspot_cases",
+            self.pool,
+            lambda conn, _at, hotspot_id: hotspots.cases_of(conn, hotspot_id),
+            ttl_s,
+        )
+        self.recent_hotspots = Reader(
+            "recent_hotspots",
+            self.pool,
+            lambda conn, at, district: hotspots.recent(conn, at, district),
             ttl_s,
         )
         self.accounts = Reader("accounts", self.pool, lambda conn, _at, _k: user_store.all_users(conn), ttl_s)

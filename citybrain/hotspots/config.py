@@ -18,7 +18,9 @@ class Density(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     min_cases: int = Field(ge=2, description="N: cases (the core case included) that make a hot spot")
     radius_m: float = Field(gt=0, le=5000, description="R: metres between a core case and its neighbours")
-    window_min: float = Field(gt=0, le=24 * 60, description="T: minutes between a core case and its neighbours")
+    window_min: float = Field(
+        gt=0, le=24 * 60, description="T: minutes between a core case and its neighbours"
+    )
     quiet_min: float = Field(gt=0, le=24 * 60, description="a hot spot with no case this recent has ended")
 
     @property

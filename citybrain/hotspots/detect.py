@@ -108,6 +108,15 @@ class Member:
     hotspot: str
     case_id: str
     core: bool
+    category: str
+    district: str
+    lon: float
+    lat: float
+    event_time: datetime
+
+    @classmethod
+    def of(cls, hotspot: str, p: Point) -> Member:
+        return cls(hotspot, p.case_id, p.core, p.category, p.district, p.lon, p.lat, p.event_time)
 
 
 @dataclass
@@ -219,7 +228,14 @@ class Detector:
         x, y = to_utm([c.lon for c in new], [c.lat for c in new])
         for c, xi, yi in zip(new, x, y, strict=True):
             pts[c.case_id] = Point(
-                c.case_id, c.category, c.district, c.lon, c.lat, float(xi), float(yi), c.event_time.timestamp()
+                c.case_id,
+                c.category,
+                c.district,
+                c.lon,
+                c.lat,
+                float(xi),
+                float(yi),
+                c.event_time.timestamp(),
             )
         live = [p for p in pts.values() if not p.spent]
         index = {p.case_id: i for i, p in enumerate(live)}
@@ -294,7 +310,7 @@ class Detector:
                 p = pts.get(case_id)
                 if p is not None:
                     p.hotspot = target.id
-                    changes.members.append(Member(target.id, case_id, p.core))
+                    changes.members.append(Member.of(target.id, p))
                 target.case_ids.append(case_id)
         joining = set(members)
         for i in members:  # a core's neighbours are in its cluster (border cases go to the first to claim)
@@ -307,7 +323,7 @@ class Detector:
                     target.case_ids.append(p.case_id)
                 else:
                     continue
-            changes.members.append(Member(target.id, p.case_id, p.core))
+            changes.members.append(Member.of(target.id, p))
         return target.id
 
     def _describe(self, h: Hotspot, pts: dict[str, Point], min_cases: int, now: datetime) -> None:

@@ -20,6 +20,7 @@ SUB_INDICATORS = (
     "case_pressure",
     "open_emergencies",
     "overdue_cases",
+    "case_hotspots",
 )
 
 

@@ -22,6 +22,7 @@ class DistrictInputs:
     expected_cases: float = 0.0  # baseline for the window
     open_emergencies: int = 0
     overdue_cases: int = 0
+    hotspots: int = 0  # appeal hot spots active in the window, filed under the district
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def sub_indicators(inputs: DistrictInputs, cfg: RiskConfig) -> dict[str, float]:
     values["case_pressure"] = inputs.new_cases / expected
     values["open_emergencies"] = float(inputs.open_emergencies)
     values["overdue_cases"] = float(inputs.overdue_cases)
+    values["case_hotspots"] = float(inputs.hotspots)
     return values
 
 

@@ -75,7 +75,12 @@ def plant(
 
 
 def background(
-    cameras: Devices, start: datetime, hours: float, per_year: int, rng: np.random.Generator, prefix: str = "bg"
+    cameras: Devices,
+    start: datetime,
+    hours: float,
+    per_year: int,
+    rng: np.random.Generator,
+    prefix: str = "bg",
 ) -> list[NewCase]:
     """The day's ordinary appeals: Poisson arrivals at the city's rate, at video points, any category."""
     n = int(rng.poisson(per_year / (365 * 24) * hours))

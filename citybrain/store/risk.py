@@ -49,6 +49,10 @@ WITH cams AS (
       FROM cases
      WHERE status NOT IN ('resolved', 'closed') AND coalesce(opened_at, last_event_time) < %(end)s
      GROUP BY district
+), hot AS (
+    SELECT district, count(*) AS n FROM hotspots
+     WHERE opened_at < %(end)s AND (ended_at IS NULL OR ended_at > %(start)s) AND merged_into IS NULL
+     GROUP BY district
 ), history AS (
     SELECT district, sum(created)::float8 AS created FROM case_events_1h
      WHERE bucket = ANY(%(history_buckets)s) GROUP BY district
@@ -62,12 +66,13 @@ SELECT d.adcode AS district,
            AS exceeding,
        coalesce(n.n, 0) AS new_cases,
        coalesce(o.emergencies, 0) AS open_emergencies, coalesce(o.overdue, 0) AS overdue,
-       coalesce(h.created, 0) AS history_created
+       coalesce(h.created, 0) AS history_created, coalesce(hot.n, 0) AS hotspots
   FROM districts d
   LEFT JOIN cams c ON c.district = d.adcode
   LEFT JOIN new_cases n ON n.district = d.adcode
   LEFT JOIN open_cases o ON o.district = d.adcode
   LEFT JOIN history h ON h.district = d.adcode
+  LEFT JOIN hot ON hot.district = d.adcode
  ORDER BY d.adcode
 """
 
@@ -119,6 +124,7 @@ def gather(
             expected_cases=per_hour * window_h,
             open_emergencies=r["open_emergencies"],
             overdue_cases=r["overdue"],
+            hotspots=r["hotspots"],
         )
     return out
 

@@ -5,7 +5,7 @@ each batch's rows and dead letters in one transaction and commits offsets
 only afterwards, so a worker killed mid-batch replays the batch and the
 idempotent writer turns the replay into a no-op.
 
-Timers on the group leader compute district risk and evaluate the alert
+Timers on the group leader detect appeal hot spots, compute district risk and evaluate the alert
 rules, so with several workers each is done once; every worker refreshes its
 device lookup, records its heartbeat (with the ingest partitions it holds),
 and prunes past-retention rows on plain PostgreSQL.
@@ -27,6 +27,9 @@ from citybrain.alerts.dispatch import Dispatcher
 from citybrain.alerts.rules import RulesConfig
 from citybrain.alerts.service import AlertService
 from citybrain.events import Topic
+from citybrain.geo.city import City
+from citybrain.hotspots.config import HotspotConfig
+from citybrain.hotspots.detect import city_locator
 from citybrain.risk.config import RiskConfig
 from citybrain.settings import Settings
 from citybrain.store import health, heartbeats, maintenance
@@ -36,6 +39,7 @@ from citybrain.store.registry import load_lookup
 from citybrain.store.writer import TABLES
 from citybrain.stream import alerting, indicators
 from citybrain.stream.consumer import BATCH_FAILED, ConsumerConfig, IngestLoop, dead_letter_sender
+from citybrain.stream.hotspots import HotspotTicker
 from citybrain.stream.ingest import Limits, Lookup
 from citybrain.stream.sink import DurableSink
 
@@ -109,6 +113,7 @@ def create_app(settings: Settings) -> faust.App:
     risk = RiskConfig.load(settings.config_dir)
     rules = RulesConfig.load(settings.config_dir)
     storage = StorageConfig.load(settings.config_dir)
+    hotspot_cfg = HotspotConfig.load(settings.config_dir)
     state = {"lookup": fetch_lookup(database_url)}
     dlq = app.topic(Topic.DLQ, partitions=settings.partitions)
     limits = Limits(
@@ -146,6 +151,15 @@ def create_app(settings: Settings) -> faust.App:
             await risk_topic.send(key=r.district.encode(), value=r.to_bytes()) for r in result.published
         ]
         await asyncio.gather(*pending)
+
+    hotspots = HotspotTicker(database_url, hotspot_cfg, city_locator(City.load(settings.config_dir)))
+
+    @app.timer(hotspot_cfg.tick_s, on_leader=True)
+    @survive
+    async def detect_hotspots() -> None:
+        # appeal hot spots from the cases stored since the last tick: never on the ingest path
+        with metrics.time_tick("hotspots"):
+            await asyncio.to_thread(hotspots.tick, datetime.now(UTC))
 
     @app.timer(PRUNE_EVERY_S)
     @survive

@@ -157,6 +157,7 @@ def test_the_shipped_rules_load():
         "camera_offline",
         "case_unassigned",
         "case_overdue",
+        "case_hotspot",
         "no_data",
         "storage_job_failing",
     }

@@ -16,7 +16,7 @@ import dash_ag_grid as dag
 
 from citybrain.alerts.engine import MAX_ESCALATION
 from citybrain.dashboard.context import Context
-from citybrain.dashboard.i18n import ALERT_TITLES, lang_of, level_name, sensor_kind, t
+from citybrain.dashboard.i18n import ALERT_TITLES, hotspot_group, lang_of, level_name, sensor_kind, t
 
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 GRID_THEME = (
@@ -54,6 +54,9 @@ def alert_title(row: dict, ctx: Context, lang: str) -> str:
         "limit": getattr(rule, "above", 0.0) or 0.0,
         "category": labels.get("category", ""),
         "job": labels.get("job", ""),
+        "group": hotspot_group(labels.get("group"), lang),
+        "count": labels.get("count", f"{value:.0f}"),
+        "radius": labels.get("radius_m", ""),
     }
     try:
         return template.format(**fields)
@@ -107,6 +110,7 @@ def queue_rows(alerts: Iterable[dict], ctx: Context, lang: str, names: dict[str,
                 "escalation_level": a["escalation_level"],
                 "next_escalation_ms": _ms(next_escalation(a, ctx)),
                 "escalation_max": a["escalation_level"] >= MAX_ESCALATION,
+                "hotspot": (a.get("labels") or {}).get("hotspot"),
             }
         )
     return rows

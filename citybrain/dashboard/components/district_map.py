@@ -22,6 +22,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Patch, html
 
+from citybrain.dashboard.components.hotspot_map import hotspot_trace, hotspot_values
 from citybrain.dashboard.components.risk_card import top_drivers
 from citybrain.dashboard.i18n import floor_name, indicator_name, level_name, t
 from citybrain.events import Level
@@ -88,8 +89,14 @@ def _traces(codes: Sequence[str], by_code: dict, lang: str) -> tuple[list, list,
 
 
 def district_map(
-    city: City, risk: list[dict], lang: str, core: Sequence[str] = (), vh_px: float = 1080
+    city: City,
+    risk: list[dict],
+    lang: str,
+    core: Sequence[str] = (),
+    vh_px: float = 1080,
+    hotspots: Sequence[dict] | None = None,
 ) -> go.Figure:
+    """The map; with ``hotspots`` (a list, even empty) each geo gets a last trace of hot-spot circles."""
     frame = city.frame
     by_code = {r["district"]: r for r in risk}
     names = list(frame["name_zh"] if lang == "zh" else frame["name_en"])
@@ -139,6 +146,11 @@ def district_map(
                 ),
             )
         )
+    if hotspots is not None:  # after every other trace, so map_patch finds them at the end
+        by_code = dict(zip(codes, names, strict=True))
+        fig.add_trace(hotspot_trace(hotspots, by_code, lang, "geo", vh_px))
+        if core_idx:
+            fig.add_trace(hotspot_trace(hotspots, by_code, lang, "geo2", vh_px, within=set(core)))
     common = dict(fitbounds="locations", visible=False, bgcolor="rgba(0,0,0,0)", projection_type="mercator")
     fig.update_layout(
         geo=dict(domain=MAIN_DOMAIN if core_idx else {"x": [0, 1], "y": [0, 1]}, **common),
@@ -183,8 +195,16 @@ def drawn_once(key: Hashable, draw: Callable[[], go.Figure]) -> dict:
         return drawing
 
 
-def map_patch(city: City, risk: list[dict], lang: str, core: Sequence[str] = ()) -> Patch:
-    """Only what a refresh changes: fill levels, hover texts and label colours of both maps."""
+def map_patch(
+    city: City,
+    risk: list[dict],
+    lang: str,
+    core: Sequence[str] = (),
+    hotspots: Sequence[dict] | None = None,
+    vh_px: float = 1080,
+) -> Patch:
+    """Only what a refresh changes: fill levels, hover texts and label colours of both maps, and the
+    hot-spot circles when the map was drawn with them."""
     codes = list(city.frame["adcode"])
     core_idx = [i for i, c in enumerate(codes) if c in set(core)]
     outer_idx = [i for i in range(len(codes)) if i not in core_idx]
@@ -199,6 +219,15 @@ def map_patch(city: City, risk: list[dict], lang: str, core: Sequence[str] = ())
         patch["data"][3]["textfont"]["color"] = [colours[i] for i in core_idx]
     else:
         patch["data"][1]["textfont"]["color"] = [colours[i] for i in outer_idx]
+    if hotspots is not None:
+        names = dict(zip(codes, city.frame["name_zh" if lang == "zh" else "name_en"], strict=True))
+        first = 4 if core_idx else 2
+        for index, within in ((first, None), (first + 1, set(core))) if core_idx else ((first, None),):
+            for key, value in hotspot_values(hotspots, names, lang, vh_px, within).items():
+                if key == "marker.size":
+                    patch["data"][index]["marker"]["size"] = value
+                else:
+                    patch["data"][index][key] = value
     return patch
 
 

@@ -19,7 +19,7 @@ from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components import instructions as instr
 from citybrain.dashboard.components.alert_table import GRID_THEME, alert_grid, filter_rows, queue_rows
 from citybrain.dashboard.context import Context, context
-from citybrain.dashboard.i18n import action_name, t
+from citybrain.dashboard.i18n import STRINGS, action_name, hotspot_group, t
 from citybrain.store import duty as duty_store
 
 TICK = "duty-tick"
@@ -381,9 +381,50 @@ def show_detail(selected, _done, _n):
                 f"{row['district']} · {row['state']} · {t('col_opened', lang)} {row['opened']}",
                 className="detail-meta",
             ),
+            *([hotspot_cases(ctx, row["hotspot"], lang)] if row.get("hotspot") else []),
         ]
     )
     return detail, items
+
+
+def _case_status(status: str | None, lang: str) -> str:
+    key = f"case_status_{status}"
+    return t(key, lang) if key in STRINGS else (status or "")
+
+
+def hotspot_cases(ctx: Context, hotspot_id: str, lang: str) -> html.Div:
+    """A hot-spot alert's cases: id, category, when (local time) and district, oldest first."""
+    cases = ctx.sources.hotspot_cases.read(key=hotspot_id).value or []
+    head = [t(k, lang) for k in ("col_case", "col_category", "col_time", "col_district", "col_status")]
+    return html.Div(
+        className="hotspot-cases",
+        children=[
+            html.H3(t("hotspot_cases", lang).format(n=len(cases)), className="panel-title"),
+            html.Div(
+                className="hotspot-case-list",
+                children=html.Table(
+                    [
+                        html.Thead(html.Tr([html.Th(h) for h in head])),
+                        html.Tbody(
+                            [
+                                html.Tr(
+                                    [
+                                        html.Td(c["case_id"], className="case-id"),
+                                        html.Td(hotspot_group(c["category"], lang)),
+                                        html.Td(f"{ctx.local(c['created_at']):%H:%M:%S}"),
+                                        html.Td(ctx.district_name(c["district"], lang)),
+                                        html.Td(_case_status(c["status"], lang)),
+                                    ]
+                                )
+                                for c in cases
+                            ]
+                        ),
+                    ],
+                    className="hotspot-case-table",
+                ),
+            ),
+        ],
+    )
 
 
 def _conflict(ctx: Context, alert_id: int, lang: str, exc: Conflict) -> str:

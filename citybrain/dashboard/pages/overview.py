@@ -24,6 +24,7 @@ from citybrain.dashboard.components.district_map import (
     map_legend,
     map_patch,
 )
+from citybrain.dashboard.components.hotspot_map import hotspot_legend_item
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import t
@@ -65,7 +66,10 @@ def layout(**_query) -> html.Div:
                                 className="map-head",
                                 children=[
                                     html.H2(t("map_title", lang), className="panel-title"),
-                                    map_legend(lang),
+                                    html.Div(
+                                        className="map-legends",
+                                        children=[map_legend(lang), hotspot_legend_item(lang)],
+                                    ),
                                 ],
                             ),
                             dcc.Graph(
@@ -73,7 +77,7 @@ def layout(**_query) -> html.Div:
                                 className="district-map",
                                 config=graph_config(),
                                 responsive=True,
-                                figure=district_map(ctx.city, [], lang, ctx.wall.core_districts),
+                                figure=district_map(ctx.city, [], lang, ctx.wall.core_districts, hotspots=[]),
                             ),
                         ],
                     ),
@@ -222,14 +226,17 @@ def refresh(_n, viewport, drawn_for):
     case_kpis = ctx.sources.case_kpis.read().value
     risk = picture.risk if picture else []
     core = ctx.wall.core_districts
+    spots = ctx.sources.hotspots.read()
+    hotspots = spots.value or []
     if viewport and viewport["h"] != drawn_for:  # first answer, or the window changed size: draw it all
         figure = drawn_once(
-            (lang, viewport["h"], city.taken_at),
-            lambda: district_map(ctx.city, risk, lang, core, vh_px=viewport["h"]),
+            (lang, viewport["h"], city.taken_at, spots.taken_at),
+            lambda: district_map(ctx.city, risk, lang, core, vh_px=viewport["h"], hotspots=hotspots),
         )
         drawn_for = viewport["h"]
     else:
-        figure, drawn_for = map_patch(ctx.city, risk, lang, core), no_update
+        figure = map_patch(ctx.city, risk, lang, core, hotspots=hotspots, vh_px=drawn_for or 1080)
+        drawn_for = no_update
     names = _names(lang)
     return (
         figure,

@@ -1,0 +1,92 @@
+"""Appeal hot spots on a plotly geo map: a circle at each hot spot's centroid, its area growing with the
+case count, the count written inside, so a wall read from 5 m shows where citizens are calling from and
+how many. Offline like the district map (a ``Scattergeo`` on the map's own geo subplot, no tiles).
+
+``hotspot_trace`` draws them on any geo map (the wall's, the leader map, a district page);
+``hotspot_values`` is what a refresh patches into an existing trace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from dash import html
+
+from citybrain.dashboard.i18n import hotspot_group, t
+
+COLOUR = "#e040fb"  # magenta: no warning level uses it, so a hot spot never reads as a level
+LINE = "#ffffff"
+MIN_VH = 0.022  # the smallest circle: 2.2 % of the screen's height across
+PER_SQRT_CASE_VH = 0.008  # its diameter grows with the square root of the count (area ∝ cases)
+MAX_VH = 0.09
+
+
+def marker_sizes(counts: Sequence[int], vh_px: float = 1080) -> list[float]:
+    """Circle diameters in pixels: area proportional to the cases, bounded so one never hides a district."""
+    return [round(vh_px * min(MAX_VH, MIN_VH + PER_SQRT_CASE_VH * math.sqrt(max(c, 1))), 1) for c in counts]
+
+
+def _hover(h: dict, names: dict[str, str], lang: str) -> str:
+    spans = ", ".join(names.get(d, d) for d in h["districts"])
+    return t("hotspot_hover", lang).format(
+        group=hotspot_group(h["category_group"], lang),
+        count=h["case_count"],
+        radius=f"{h['radius_m']:.0f}",
+        districts=t("hotspot_spans", lang).format(districts=spans),
+    )
+
+
+def hotspot_values(
+    hotspots: Sequence[dict], names: dict[str, str], lang: str, vh_px: float = 1080, within: set | None = None
+) -> dict:
+    """The trace's data for these hot spots (``within``: only those filed under these districts)."""
+    shown = [h for h in hotspots if within is None or h["district"] in within]
+    return {
+        "lon": [h["lon"] for h in shown],
+        "lat": [h["lat"] for h in shown],
+        "text": [str(h["case_count"]) for h in shown],
+        "customdata": [_hover(h, names, lang) for h in shown],
+        "marker.size": marker_sizes([h["case_count"] for h in shown], vh_px),
+    }
+
+
+def hotspot_trace(
+    hotspots: Sequence[dict],
+    names: dict[str, str],
+    lang: str,
+    geo: str = "geo",
+    vh_px: float = 1080,
+    within: set | None = None,
+) -> go.Scattergeo:
+    """Hot spots as circles sized by case count, the count inside; ``names`` maps adcodes to names."""
+    values = hotspot_values(hotspots, names, lang, vh_px, within)
+    return go.Scattergeo(
+        geo=geo,
+        lon=values["lon"],
+        lat=values["lat"],
+        text=values["text"],
+        customdata=values["customdata"],
+        mode="markers+text",
+        name=t("hotspots_title", lang),
+        showlegend=False,
+        marker=dict(
+            size=values["marker.size"],
+            color=COLOUR,
+            opacity=0.72,
+            line=dict(color=LINE, width=max(1.5, vh_px * 0.0022)),
+        ),
+        textfont=dict(size=round(vh_px * 0.02), color="#ffffff", weight="bold"),
+        textposition="middle center",
+        hovertemplate="%{customdata}<extra></extra>",
+    )
+
+
+def hotspot_legend_item(lang: str, count: int | None = None) -> html.Span:
+    """A legend entry in the map legends' style: the circle, and how many hot spots are active."""
+    label = t("hotspot_legend", lang) + (f" · {count}" if count is not None else "")
+    return html.Span(
+        className="legend-item legend-hotspot",
+        children=[html.Span(className="swatch hotspot-swatch", style={"background": COLOUR}), label],
+    )
