@@ -247,6 +247,46 @@ def scenario_flood(
     typer.echo(f"{sent:,} gauges in {district} report {level} m")
 
 
+@scenario_app.command("hotspot")
+def scenario_hotspot(
+    district: District,
+    cases: Annotated[int, typer.Option(min=1, max=500, help="Citizen appeals in the cluster.")] = 15,
+    radius: Annotated[float, typer.Option(min=10, max=5000, help="Within this many metres.")] = 400,
+    minutes: Annotated[
+        float,
+        typer.Option(min=0, max=24 * 60, help="Spread over this many minutes, sent in real time (0: now)."),
+    ] = 20,
+    category: Annotated[
+        str, typer.Option(help="Case category, e.g. water_supply, noise, gas_safety.")
+    ] = "water_supply",
+) -> None:
+    """Many citizens calling about one thing in one place (a burst main): an appeal hot spot forming."""
+    from datetime import UTC, datetime
+
+    from citybrain.geo.city import City
+    from citybrain.hotspots.detect import city_locator
+    from citybrain.sim import scenarios
+
+    settings, (cameras, _) = _scenario_registry(district)
+    locate = city_locator(City.load(settings.config_dir))
+    events = scenarios.hotspot(
+        cameras,
+        district,
+        locate,
+        cases,
+        radius,
+        category,
+        minutes * 60,
+        seed=int(datetime.now(UTC).timestamp()),
+    )
+    typer.echo(
+        f"{cases} {category} appeals within {radius:g} m of a point in {district}"
+        + (f", one every {minutes * 60 / cases:.0f} s on average" if minutes else ", all now")
+    )
+    sent = scenarios.send(settings.kafka_bootstrap, events, paced=minutes > 0)
+    typer.echo(f"{sent:,} appeals sent")
+
+
 alerts_app = typer.Typer(
     help="The alert queue and duty actions (every action is written to the alert log).", no_args_is_help=True
 )

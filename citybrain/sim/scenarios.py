@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from kafka import KafkaProducer
 
-from citybrain.events import SENSOR_SPECS, CameraStatus, IoTReading, SensorKind, Topic
+from citybrain.events import (
+    SENSOR_SPECS,
+    CameraStatus,
+    CaseEvent,
+    CaseEventType,
+    IoTReading,
+    Location,
+    SensorKind,
+    Topic,
+)
 from citybrain.geo.registry import Devices
 
 
@@ -46,14 +57,61 @@ def flood(sensors: Devices, district: str, level_m: float) -> list[IoTReading]:
     ]
 
 
-def send(bootstrap: str, events: list[CameraStatus | IoTReading]) -> int:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="citybrain-scenario")
-    for e in events:
-        topic, key = (
-            (Topic.CAMERA_STATUS, e.camera_id)
-            if isinstance(e, CameraStatus)
-            else (Topic.READINGS, e.device_id)
+def hotspot(
+    cameras: Devices,
+    district: str,
+    locate,
+    cases: int = 15,
+    radius_m: float = 400,
+    category: str = "water_supply",
+    over_s: float = 0.0,
+    seed: int = 0,
+    now: datetime | None = None,
+) -> list[CaseEvent]:
+    """``cases`` citizen appeals of one category within ``radius_m`` of a point of ``district`` (a video
+    point there: where people are), their times spread over the ``over_s`` seconds from ``now``. Each is
+    filed under the district its location is in, so a hot spot near a border has cases in both."""
+    from citybrain.sim.hotspots import around
+
+    idx = np.flatnonzero(cameras.district == district)
+    if len(idx) == 0:
+        raise ValueError(f"no video points in district {district}")
+    rng = np.random.default_rng(seed)
+    centre = int(rng.choice(idx))
+    lons, lats = around(float(cameras.lon[centre]), float(cameras.lat[centre]), cases, radius_m, rng)
+    start = now or datetime.now(UTC)
+    offsets = np.sort(rng.uniform(0, over_s, cases)) if over_s > 0 else np.zeros(cases)
+    batch = uuid.uuid4().hex[:6]
+    return [
+        CaseEvent(
+            event_time=start + timedelta(seconds=float(offset)),
+            case_id=f"hotspot-{batch}-{k:03d}",
+            type=CaseEventType.CREATED,
+            category=category,
+            district=locate(float(lon), float(lat)) or district,
+            location=Location(lon=float(lon), lat=float(lat)),
+            deadline=start + timedelta(seconds=float(offset), hours=4),
         )
+        for k, (lon, lat, offset) in enumerate(zip(lons, lats, offsets, strict=True))
+    ]
+
+
+def _topic_and_key(e) -> tuple[Topic, str]:
+    if isinstance(e, CameraStatus):
+        return Topic.CAMERA_STATUS, e.camera_id
+    if isinstance(e, CaseEvent):
+        return Topic.CASE_EVENTS, e.case_id
+    return Topic.READINGS, e.device_id
+
+
+def send(bootstrap: str, events: list[CameraStatus | IoTReading | CaseEvent], paced: bool = False) -> int:
+    """Publish the events; ``paced``: each when its event time comes (a drill in real time)."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="citybrain-scenario")
+    for e in sorted(events, key=lambda e: e.event_time) if paced else events:
+        if paced:
+            time.sleep(max(0.0, (e.event_time - datetime.now(UTC)).total_seconds()))
+            producer.flush()
+        topic, key = _topic_and_key(e)
         producer.send(topic.value, key=key.encode(), value=e.to_bytes())
     producer.flush()
     producer.close()

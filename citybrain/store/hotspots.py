@@ -40,7 +40,8 @@ _HOTSPOT = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
 
 # a case's first "created" event is the case (a second one with another event id is a duplicate)
 NEW_CASES_SQL = """
-SELECT DISTINCT ON (case_id) case_id, category, district, lon, lat, event_time, ingested_at
+SELECT DISTINCT ON (case_id) case_id, category, district, lon, lat, event_time,
+       max(ingested_at) OVER () AS newest  -- over every row read, duplicates included
   FROM case_events
  WHERE type = 'created' AND lon IS NOT NULL AND lat IS NOT NULL
    AND event_time >= %(horizon)s AND ingested_at > %(since)s AND ingested_at <= %(until)s
@@ -76,8 +77,8 @@ def new_cases(
         NEW_CASES_SQL,
         {"since": (since - OVERLAP) if since else horizon - OVERLAP, "until": until, "horizon": horizon},
     )
-    newest = max((r["ingested_at"] for r in rows), default=None)
-    rows.sort(key=lambda r: (r["ingested_at"], r["event_time"], r["case_id"]))
+    newest = rows[0]["newest"] if rows else None
+    rows.sort(key=lambda r: (r["event_time"], r["case_id"]))
     return [
         NewCase(r["case_id"], r["category"], r["district"], r["lon"], r["lat"], r["event_time"]) for r in rows
     ], newest
