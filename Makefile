@@ -21,6 +21,7 @@ bench: install
 	$(BIN)/citybrain bench wall
 	$(BIN)/citybrain bench leader
 	$(BIN)/citybrain bench video
+	$(BIN)/citybrain bench hotspots
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -206,3 +206,19 @@ def test_bad_config_names_file_and_key(tmp_path, change, message):
     with pytest.raises(ConfigError) as err:
         HotspotConfig.load(tmp_path)
     assert "hotspots.yaml" in str(err.value) and message.split(":")[0] in str(err.value)
+
+
+def test_the_benchmark_day_finds_every_planted_cluster_and_nothing_else(city):
+    """The small version of `citybrain bench hotspots`: a seeded 4-hour day with planted clusters (some
+    across borders), late and duplicate events."""
+    from citybrain.alerts.rules import RulesConfig
+    from citybrain.bench import hotspots as bench
+
+    cameras, _ = build_registry(city, 20_000, 0, 3)
+    result = bench.run(
+        city, cameras, CFG, RulesConfig.load(PROJECT_ROOT / "config"), clusters=6, hours=4, seed=2
+    )
+    assert result["planted"] == 6 and result["events"] > result["cases"] > 1_000
+    assert result["precision"] == 1.0 and result["recall"] == 1.0 and result["found_twice"] == 0
+    delay = result["delay_nth_case_to_alert_s"]
+    assert delay["p50"] is not None and 0 <= delay["p50"] <= delay["max"]
