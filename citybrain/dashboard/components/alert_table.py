@@ -111,6 +111,11 @@ def queue_rows(alerts: Iterable[dict], ctx: Context, lang: str, names: dict[str,
                 "next_escalation_ms": _ms(next_escalation(a, ctx)),
                 "escalation_max": a["escalation_level"] >= MAX_ESCALATION,
                 "hotspot": (a.get("labels") or {}).get("hotspot"),
+                "hotspot_districts": [
+                    ctx.district_name(d, lang)
+                    for d in ((a.get("labels") or {}).get("districts") or "").split(",")
+                    if d
+                ],
             }
         )
     return rows

@@ -17,6 +17,7 @@ from dash import html
 from citybrain.dashboard.i18n import hotspot_group, t
 
 COLOUR = "#e040fb"  # magenta: no warning level uses it, so a hot spot never reads as a level
+FILL = "rgba(213, 0, 249, 0.62)"  # partly see-through: the district's colour still shows beneath
 LINE = "#ffffff"
 MIN_VH = 0.022  # the smallest circle: 2.2 % of the screen's height across
 PER_SQRT_CASE_VH = 0.008  # its diameter grows with the square root of the count (area ∝ cases)
@@ -73,11 +74,12 @@ def hotspot_trace(
         showlegend=False,
         marker=dict(
             size=values["marker.size"],
-            color=COLOUR,
-            opacity=0.72,
-            line=dict(color=LINE, width=max(1.5, vh_px * 0.0022)),
+            color=FILL,
+            line=dict(color=LINE, width=max(2.0, vh_px * 0.0028)),
         ),
-        textfont=dict(size=round(vh_px * 0.02), color="#ffffff", weight="bold"),
+        textfont=dict(
+            size=round(vh_px * 0.022), color="#ffffff", weight="bold", shadow="0px 0px 4px #4a0060"
+        ),
         textposition="middle center",
         hovertemplate="%{customdata}<extra></extra>",
     )

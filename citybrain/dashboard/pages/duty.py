@@ -381,7 +381,11 @@ def show_detail(selected, _done, _n):
                 f"{row['district']} · {row['state']} · {t('col_opened', lang)} {row['opened']}",
                 className="detail-meta",
             ),
-            *([hotspot_cases(ctx, row["hotspot"], lang)] if row.get("hotspot") else []),
+            *(
+                [hotspot_cases(ctx, row["hotspot"], row.get("hotspot_districts") or [], lang)]
+                if row.get("hotspot")
+                else []
+            ),
         ]
     )
     return detail, items
@@ -392,14 +396,21 @@ def _case_status(status: str | None, lang: str) -> str:
     return t(key, lang) if key in STRINGS else (status or "")
 
 
-def hotspot_cases(ctx: Context, hotspot_id: str, lang: str) -> html.Div:
-    """A hot-spot alert's cases: id, category, when (local time) and district, oldest first."""
+def hotspot_cases(ctx: Context, hotspot_id: str, districts: list[str], lang: str) -> html.Div:
+    """A hot-spot alert's cases: id, category, when (local time) and district, oldest first; and every
+    district they came from (a hot spot on a border is one alert, filed under its centroid's district)."""
     cases = ctx.sources.hotspot_cases.read(key=hotspot_id).value or []
+    spans = t("hotspot_spans", lang).format(
+        districts="、".join(districts) if lang == "zh" else ", ".join(districts)
+    )
     head = [t(k, lang) for k in ("col_case", "col_category", "col_time", "col_district", "col_status")]
     return html.Div(
         className="hotspot-cases",
         children=[
-            html.H3(t("hotspot_cases", lang).format(n=len(cases)), className="panel-title"),
+            html.H3(
+                [t("hotspot_cases", lang).format(n=len(cases)), html.Span(f" · {spans}", className="spans")],
+                className="panel-title",
+            ),
             html.Div(
                 className="hotspot-case-list",
                 children=html.Table(
