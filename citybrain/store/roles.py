@@ -12,7 +12,9 @@ too), the events themselves (``readings``, ``camera_status``,
 a dead letter only the replay mark (``replayed_at``, ``replayed_by``) can be
 set. Retention in plain mode goes through a function of the owner's that
 applies the owner's rule (migration 019); ``retention_days`` and the
-migration record are read-only.
+migration record are read-only. Appeal hot spots (``hotspots``,
+``hotspot_cases``, ``hotspot_progress``) grow, merge and end, so the detector
+updates them, but none is ever removed: no DELETE or TRUNCATE.
 
 The grants are re-applied after every migration run, so tables added by
 later migrations are covered without a migration naming the role.
@@ -34,6 +36,7 @@ APPEND_ONLY = (
     "instruction_completions",
 )
 READ_ONLY = ("schema_migrations", "districts", "retention_days")
+NEVER_REMOVED = ("hotspots", "hotspot_cases", "hotspot_progress")
 # (table, columns the application may still set on an append-only table)
 MARKABLE = (("dead_letters", ("replayed_at", "replayed_by")),)
 ROLE_FLAGS = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
@@ -110,5 +113,9 @@ def grants(role: str, database: str) -> list[sql.Composed]:
         *(
             sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(t), name)
             for t in READ_ONLY
+        ),
+        *(
+            sql.SQL("REVOKE DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(t), name)
+            for t in NEVER_REMOVED
         ),
     ]

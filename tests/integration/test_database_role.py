@@ -94,6 +94,35 @@ def test_the_app_role_adds_events_and_dead_letters_but_cannot_change_or_remove_t
         ]
 
 
+def test_the_app_role_keeps_hot_spots_but_cannot_remove_them(app_url):
+    """The detector's tick stores, grows and ends hot spots as the application role; none can be deleted."""
+    import numpy as np
+
+    from citybrain.hotspots.config import HotspotConfig
+    from citybrain.hotspots.detect import Detector
+    from citybrain.sim.hotspots import plant
+    from citybrain.store import hotspots as hotspot_store
+
+    now = datetime.now(UTC)
+    spot = plant("p", "water_supply", 104.043, 30.642, 10, 150, now, 60, np.random.default_rng(1))
+    detector = Detector(HotspotConfig.load(PROJECT_ROOT / "config"))
+    with psycopg.connect(app_url) as conn, conn.transaction():
+        hotspot_store.save(conn, detector.add(spot.cases(lambda _lo, _la: "510107"), now), now, now)
+    later = now + timedelta(hours=2)
+    with psycopg.connect(app_url) as conn, conn.transaction():
+        hotspot_store.save(conn, detector.add([], later), later, later)  # it ends: an update
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        assert conn.execute("SELECT case_count, ended_at FROM hotspots").fetchall() == [(10, later)]
+        for statement in (
+            "DELETE FROM hotspots",
+            "DELETE FROM hotspot_cases",
+            "TRUNCATE hotspot_cases",
+            "DELETE FROM hotspot_progress",
+        ):
+            with pytest.raises(REFUSED):
+                conn.execute(statement)
+
+
 def test_the_worker_prunes_only_by_the_owners_retention(app_url, seeded_url):
     with psycopg.connect(seeded_url) as conn:
         if storage_mode(conn) != "plain":
