@@ -92,3 +92,33 @@ def hotspot_legend_item(lang: str, count: int | None = None) -> html.Span:
         className="legend-item legend-hotspot",
         children=[html.Span(className="swatch hotspot-swatch", style={"background": COLOUR}), label],
     )
+
+
+def hotspot_list(hotspots: Sequence[dict], names: dict[str, str], local, lang: str) -> html.Div:
+    """Recent hot spots as a list (a district page's "recent hot spots"): group, cases, radius, since when
+    (``local`` turns a UTC time into the city's), active or ended, and the districts it spans."""
+    if not hotspots:
+        return html.Div(t("hotspots_none", lang), className="hotspot-list empty")
+    items = []
+    for h in hotspots:
+        state = "hotspot_active" if h["ended_at"] is None else "hotspot_ended"
+        spans = ", ".join(names.get(d, d) for d in h["districts"])
+        items.append(
+            html.Li(
+                className=f"hotspot-item {'active' if h['ended_at'] is None else 'ended'}",
+                children=[
+                    html.Span(t(state, lang), className="hotspot-state"),
+                    html.Span(
+                        t("hotspot_row", lang).format(
+                            group=hotspot_group(h["category_group"], lang),
+                            count=h["case_count"],
+                            radius=f"{h['radius_m']:.0f}",
+                            opened=f"{local(h['opened_at']):%m-%d %H:%M}",
+                        ),
+                        className="hotspot-text",
+                    ),
+                    html.Span(t("hotspot_spans", lang).format(districts=spans), className="hotspot-spans"),
+                ],
+            )
+        )
+    return html.Ul(items, className="hotspot-list")
