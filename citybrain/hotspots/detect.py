@@ -177,9 +177,6 @@ class Detector:
         for p in points:
             self.points.setdefault(self.cfg.group_of(p.category), {})[p.case_id] = p
 
-    def known(self, case_id: str, category: str) -> bool:
-        return case_id in self.points.get(self.cfg.group_of(category), {})
-
     # --- the work ---------------------------------------------------------------------------------------
 
     def add(self, cases: Iterable[NewCase], now: datetime) -> Changes:
@@ -334,7 +331,8 @@ class Detector:
         if not members:
             return
         members.sort(key=lambda p: (p.t, p.case_id))
-        h.case_ids = [p.case_id for p in members]
+        # a case no longer held (older than the detector keeps) is still the hot spot's
+        h.case_ids = [c for c in h.case_ids if c not in pts] + [p.case_id for p in members]
         xs = np.array([p.x for p in members])
         ys = np.array([p.y for p in members])
         cx, cy = float(xs.mean()), float(ys.mean())

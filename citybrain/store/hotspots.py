@@ -96,12 +96,23 @@ SELECT DISTINCT ON (e.case_id) e.case_id, e.category, e.district, e.lon, e.lat, 
 """
 
 
+# every case of an active hot spot, however old: it keeps its centroid and radius after a restart
+ACTIVE_MEMBERS_SQL = """
+SELECT m.case_id, m.category, m.district, m.lon, m.lat, m.created_at AS event_time, m.hotspot_id, m.core,
+       false AS spent
+  FROM hotspot_cases m JOIN hotspots h ON h.id = m.hotspot_id
+ WHERE h.ended_at IS NULL
+"""
+
+
 def restore(
     conn: psycopg.Connection, watermark: datetime, horizon: datetime, to_utm
 ) -> tuple[list[Point], list[Hotspot]]:
     """The detector's state as it was saved: recent cases it had read, with their flags, and the active
     hot spots."""
     rows = _rows(conn, RESTORE_POINTS_SQL, {"watermark": watermark, "horizon": horizon})
+    held = {r["case_id"] for r in rows}
+    rows += [r for r in _rows(conn, ACTIVE_MEMBERS_SQL, {}) if r["case_id"] not in held]
     xs, ys = to_utm([r["lon"] for r in rows], [r["lat"] for r in rows]) if rows else ([], [])
     points = [
         Point(
