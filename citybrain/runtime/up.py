@@ -15,6 +15,7 @@ from citybrain import accounts
 from citybrain.alerts.rules import RulesConfig
 from citybrain.geo.city import City
 from citybrain.geo.registry import build_registry
+from citybrain.hotspots.config import HotspotConfig
 from citybrain.risk.config import RiskConfig
 from citybrain.runtime import broker, database
 from citybrain.runtime.errors import StartupError
@@ -38,6 +39,7 @@ def check_config(settings: Settings) -> None:
     StorageConfig.load(settings.config_dir)
     RiskConfig.load(settings.config_dir)
     RulesConfig.load(settings.config_dir)
+    HotspotConfig.load(settings.config_dir)
 
 
 def prepare_database(url: str, settings: Settings, app_url: str | None = None) -> dict[str, int]:
