@@ -22,7 +22,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Patch, html
 
-from citybrain.dashboard.components.hotspot_map import hotspot_trace, hotspot_values
+from citybrain.dashboard.components.hotspot_map import hotspot_legend, hotspot_trace, hotspot_values
 from citybrain.dashboard.components.risk_card import top_drivers
 from citybrain.dashboard.i18n import floor_name, indicator_name, level_name, t
 from citybrain.events import Level
@@ -151,6 +151,7 @@ def district_map(
         fig.add_trace(hotspot_trace(hotspots, by_code, lang, "geo", vh_px))
         if core_idx:
             fig.add_trace(hotspot_trace(hotspots, by_code, lang, "geo2", vh_px, within=set(core)))
+        fig.add_annotation(hotspot_legend(lang, vh_px))
     common = dict(fitbounds="locations", visible=False, bgcolor="rgba(0,0,0,0)", projection_type="mercator")
     fig.update_layout(
         geo=dict(domain=MAIN_DOMAIN if core_idx else {"x": [0, 1], "y": [0, 1]}, **common),

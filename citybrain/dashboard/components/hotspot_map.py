@@ -85,12 +85,20 @@ def hotspot_trace(
     )
 
 
-def hotspot_legend_item(lang: str, count: int | None = None) -> html.Span:
-    """A legend entry in the map legends' style: the circle, and how many hot spots are active."""
-    label = t("hotspot_legend", lang) + (f" · {count}" if count is not None else "")
-    return html.Span(
-        className="legend-item legend-hotspot",
-        children=[html.Span(className="swatch hotspot-swatch", style={"background": COLOUR}), label],
+def hotspot_legend(lang: str, vh_px: float = 1080, x: float = 0.0, y: float = 1.0) -> dict:
+    """The legend as a figure annotation (top left of the map, where the city leaves room): a circle in
+    the hot spots' colour and what its size means. Inside the figure, it costs the page no height."""
+    return dict(
+        text=f"<span style='color:{COLOUR}'>●</span> {t('hotspot_legend', lang)}",
+        x=x,
+        y=y,
+        xref="paper",
+        yref="paper",
+        xanchor="left",
+        yanchor="top",
+        showarrow=False,
+        font=dict(size=round(vh_px * 0.021), color="#e3f2fd"),
+        name="hotspot-legend",
     )
 
 

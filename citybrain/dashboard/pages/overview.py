@@ -24,7 +24,6 @@ from citybrain.dashboard.components.district_map import (
     map_legend,
     map_patch,
 )
-from citybrain.dashboard.components.hotspot_map import hotspot_legend_item
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.context import context
 from citybrain.dashboard.i18n import t
@@ -66,10 +65,7 @@ def layout(**_query) -> html.Div:
                                 className="map-head",
                                 children=[
                                     html.H2(t("map_title", lang), className="panel-title"),
-                                    html.Div(
-                                        className="map-legends",
-                                        children=[map_legend(lang), hotspot_legend_item(lang)],
-                                    ),
+                                    map_legend(lang),
                                 ],
                             ),
                             dcc.Graph(
