@@ -21,7 +21,7 @@ from citybrain.settings import PROJECT_ROOT
 from citybrain.sim import scenarios
 from citybrain.store import hotspots as hotspot_store
 from citybrain.store import queries
-from tests.helpers import run_citybrain, start_citybrain, wait_until
+from tests.helpers import read_topic, run_citybrain, start_citybrain, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +135,21 @@ def test_a_hotspot_scenario_opens_one_alert_and_raises_its_districts_risk(
     assert row["sub_values"]["case_hotspots"] == 1.0
     assert row["contributions"]["case_hotspots"] == pytest.approx(weight.weight / weight.full_at)
     assert Level(row["level"]).rank >= Level.BLUE.rank
+
+
+def test_the_scenario_command_sends_a_burst_of_created_cases(bootstrap):
+    ensure_topics(bootstrap, 2)
+    result = run_citybrain(
+        ["scenario", "hotspot", "--district", WUHOU, "--cases", "12", "--radius", "300", "--minutes", "0"],
+        kafka_bootstrap=bootstrap,
+        partitions=2,
+        config_dir=PROJECT_ROOT / "config",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 water_supply appeals within 300 m" in result.stdout and "12 appeals sent" in result.stdout
+    events = [CaseEvent.model_validate_json(r.value) for r in read_topic(bootstrap, "case.events", 2)]
+    assert len(events) == 12 and {e.type.value for e in events} == {"created"}
+    assert {e.category for e in events} == {"water_supply"} and all(e.location for e in events)
 
 
 def test_the_scenario_command_refuses_an_unknown_district():
