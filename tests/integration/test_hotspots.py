@@ -16,34 +16,15 @@ from citybrain.events import CaseEvent, Level
 from citybrain.hotspots.detect import city_locator
 from citybrain.risk.config import RiskConfig
 from citybrain.runtime.broker import ensure_topics
-from citybrain.runtime.supervisor import stop_process_group
 from citybrain.settings import PROJECT_ROOT
 from citybrain.sim import scenarios
 from citybrain.store import hotspots as hotspot_store
 from citybrain.store import queries
-from tests.helpers import read_topic, run_citybrain, start_citybrain, wait_until
+from tests.helpers import read_topic, run_citybrain, wait_until
 
 pytestmark = pytest.mark.integration
 
 WUHOU, PIDU = "510107", "510117"
-
-
-@pytest.fixture
-def worker(bootstrap, seeded_url, tmp_path):
-    ensure_topics(bootstrap, 2)
-    proc = start_citybrain(
-        ["worker"],
-        tmp_path / "worker.log",
-        kafka_bootstrap=bootstrap,
-        database_url=seeded_url,
-        worker_id=f"hotspot-{uuid.uuid4().hex[:8]}",
-        partitions=2,
-        config_dir=PROJECT_ROOT / "config",
-        batch_within_s=0.2,
-    )
-    yield proc
-    stop_process_group(proc, grace_s=5)
-    print((tmp_path / "worker.log").read_text()[-3000:])
 
 
 def _rows(url: str, query: str, params: dict | None = None) -> list[dict]:

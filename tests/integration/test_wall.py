@@ -188,7 +188,7 @@ SIZES = """() => {
                    .map(px)) / vh,
     map_labels: Math.min(d[2].textfont.size, d[3].textfont.size) / vh,
     map_share: box.width * box.height / (window.innerWidth * window.innerHeight),
-    legend_items: all('.map-legend .legend-item').length, overflowing,
+    legend_items: all('.legend-item').length, overflowing,
     page_scrolls: document.documentElement.scrollHeight > vh + 1,
   };
 }"""
