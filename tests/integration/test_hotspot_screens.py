@@ -150,3 +150,26 @@ def test_the_duty_console_lists_a_hot_spots_cases(browser, screens, tmp_path):
     assert "武侯区" in table and "锦江区" in table and "供水" in table and "已派单" in table
     page.screenshot(path=str(tmp_path / "duty-hotspot.png"))
     page.context.close()
+
+
+def test_the_leader_map_and_the_district_page_show_hot_spots(browser, screens, seeded_url, tmp_path):
+    url, planted = screens
+    with psycopg.connect(seeded_url) as conn:
+        main = next(h for h in hotspot_store.active(conn) if h["case_count"] == 22)
+    page, refused = offline_page(browser, (1920, 1080))
+    sign_in(page, url, "chenju", "/map")
+    page.wait_for_function(
+        "document.querySelector('#lmap-map .js-plotly-plot') && document.querySelector('#lmap-map"
+        " .js-plotly-plot').data.some(t => t.mode === 'markers+text' && t.text.length === 3)",
+        timeout=30_000,
+    )
+    page.screenshot(path=str(tmp_path / "leader-map-hotspots.png"))
+    page.goto(f"{url}/district/{main['district']}")
+    item = page.locator(".hotspots-card .hotspot-item").first
+    item.wait_for(timeout=30_000)
+    text = page.locator(".hotspots-card").inner_text()
+    assert "近 24 小时诉求热点" in text and "22 件" in text and "进行中" in text
+    assert "锦江区" in text and "武侯区" in text  # the border hot spot spans both
+    page.screenshot(path=str(tmp_path / "district-hotspots.png"))
+    assert refused == []
+    page.context.close()

@@ -35,7 +35,7 @@ def test_the_trace_writes_counts_and_keeps_to_the_inset_districts():
     spots = [spot("a", "510107", 15, ["510104", "510107"]), spot("b", "510116", 6)]
     trace = hotspot_trace(spots, NAMES, "zh", "geo2", within={"510104", "510107"})
     assert list(trace.text) == ["15"] and trace.geo == "geo2"
-    assert "涉及 锦江区, 武侯区" in trace.customdata[0]
+    assert "涉及 锦江区、武侯区" in trace.customdata[0]
     assert list(hotspot_trace([], NAMES, "en").lon) == []
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from dash import html
 
-from citybrain.dashboard.i18n import hotspot_group, t
+from citybrain.dashboard.i18n import hotspot_group, lang_of, t
 
 COLOUR = "#e040fb"  # magenta: no warning level uses it, so a hot spot never reads as a level
 FILL = "rgba(213, 0, 249, 0.62)"  # partly see-through: the district's colour still shows beneath
@@ -24,13 +24,17 @@ PER_SQRT_CASE_VH = 0.008  # its diameter grows with the square root of the count
 MAX_VH = 0.09
 
 
+def _join(names: list[str], lang: str) -> str:
+    return ("、" if lang_of(lang) == "zh" else ", ").join(names)
+
+
 def marker_sizes(counts: Sequence[int], vh_px: float = 1080) -> list[float]:
     """Circle diameters in pixels: area proportional to the cases, bounded so one never hides a district."""
     return [round(vh_px * min(MAX_VH, MIN_VH + PER_SQRT_CASE_VH * math.sqrt(max(c, 1))), 1) for c in counts]
 
 
 def _hover(h: dict, names: dict[str, str], lang: str) -> str:
-    spans = ", ".join(names.get(d, d) for d in h["districts"])
+    spans = _join([names.get(d, d) for d in h["districts"]], lang)
     return t("hotspot_hover", lang).format(
         group=hotspot_group(h["category_group"], lang),
         count=h["case_count"],
@@ -110,7 +114,7 @@ def hotspot_list(hotspots: Sequence[dict], names: dict[str, str], local, lang: s
     items = []
     for h in hotspots:
         state = "hotspot_active" if h["ended_at"] is None else "hotspot_ended"
-        spans = ", ".join(names.get(d, d) for d in h["districts"])
+        spans = _join([names.get(d, d) for d in h["districts"]], lang)
         items.append(
             html.Li(
                 className=f"hotspot-item {'active' if h['ended_at'] is None else 'ended'}",

@@ -18,6 +18,7 @@ from dash import ctx as callback_ctx
 from citybrain.dashboard import auth
 from citybrain.dashboard.components import replay
 from citybrain.dashboard.components.alert_table import alert_title
+from citybrain.dashboard.components.hotspot_map import hotspot_list
 from citybrain.dashboard.components.kpi import kpi_tile
 from citybrain.dashboard.components.leader_views import (
     VIEWPORT_JS,
@@ -49,6 +50,7 @@ CASES = "district-cases"
 CATEGORIES = "district-categories"
 DEVICES = "district-devices"
 ALERTS = "district-alerts"
+HOTSPOTS = "district-hotspots"
 DOWNLOAD = "district-download"
 VIEWPORT = "district-viewport"
 VIEWPORT_TICK = "district-viewport-tick"
@@ -121,6 +123,7 @@ def layout(adcode: str | None = None, at: str | None = None, **_query) -> html.D
                     ),
                     leader_card(PAGE, t("devices_title", lang), DEVICES, None, lang, "devices-card"),
                     leader_card(PAGE, t("district_alerts", lang), ALERTS, "alerts", lang, "alerts-card"),
+                    leader_card(PAGE, t("hotspots_recent", lang), HOTSPOTS, None, lang, "hotspots-card"),
                 ],
             ),
         ],
@@ -259,6 +262,7 @@ def _head(row: dict | None, lang: str) -> list:
     Output(CATEGORIES, "children"),
     Output(DEVICES, "children"),
     Output(ALERTS, "children"),
+    Output(HOTSPOTS, "children"),
     Input(TICK, "n_intervals"),
     Input(PERIOD, "value"),
     Input(RESOLUTION, "value"),
@@ -270,7 +274,7 @@ def refresh(_n, period, resolution, viewport, at_iso, code):
     ctx = context()
     lang = auth.current_lang()
     if code not in ctx.district_names:
-        return (no_update,) * 7
+        return (no_update,) * 8
     at, period = _moment(at_iso), _period(period)
     # a minute per point for a day at most (1,440 rows); longer periods read the hourly rollup
     resolution = "1m" if resolution == "1m" and period == "24h" else "1h"
@@ -295,6 +299,13 @@ def refresh(_n, period, resolution, viewport, at_iso, code):
         tables["categories"].html("district-categories-table", t("no_cases_then", lang)),
         _devices(code, at, risk_row, lang),
         tables["alerts"].html("district-alerts-table", t("no_alerts_then", lang)),
+        # appeal hot spots of the last 24 hours filed under the district or with cases in it
+        hotspot_list(
+            ctx.sources.recent_hotspots.read(at, code).value or [],
+            {c: ctx.district_name(c, lang) for c in ctx.district_names},
+            ctx.local,
+            lang,
+        ),
     )
 
 

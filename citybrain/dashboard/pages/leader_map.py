@@ -91,7 +91,9 @@ def layout(at: str | None = None, **_query) -> html.Div:
                                 className="district-map",
                                 config=graph_config(),
                                 responsive=True,
-                                figure=district_map(ctx.city, rows, lang, ctx.wall.core_districts),
+                                figure=district_map(
+                                    ctx.city, rows, lang, ctx.wall.core_districts, hotspots=[]
+                                ),
                             ),
                         ],
                     ),
@@ -162,10 +164,14 @@ def refresh(_n, range_name, viewport, at_iso, drawn_for):
     lang = auth.current_lang()
     rows = _rows(at_iso, range_name)
     core = ctx.wall.core_districts
+    # appeal hot spots active at the moment shown (now, or the replayed moment), as circles
+    hotspots = ctx.sources.hotspots.read(_moment(at_iso)).value or []
     if viewport and viewport.get("h") != drawn_for:
-        figure, drawn_for = district_map(ctx.city, rows, lang, core, vh_px=viewport["h"]), viewport["h"]
+        figure = district_map(ctx.city, rows, lang, core, vh_px=viewport["h"], hotspots=hotspots)
+        drawn_for = viewport["h"]
     else:
-        figure, drawn_for = map_patch(ctx.city, rows, lang, core), no_update
+        figure = map_patch(ctx.city, rows, lang, core, hotspots=hotspots, vh_px=drawn_for or 1080)
+        drawn_for = no_update
     return (
         figure,
         drawn_for,
