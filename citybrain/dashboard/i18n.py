@@ -587,23 +587,16 @@ def t(key: str, lang: str) -> str:
     return STRINGS[key][lang_of(lang)]
 
 
-# appeal hot spots: names of category groups and case categories
+# appeal hot spots: names of the category groups (a category on its own is named by its cat_ string)
 HOTSPOT_GROUPS: dict[str, dict[str, str]] = {
     "water": {"zh": "供排水", "en": "water"},
     "noise": {"zh": "噪声", "en": "noise"},
     "gas": {"zh": "燃气", "en": "gas"},
-    "city_appearance": {"zh": "市容", "en": "city appearance"},
-    "traffic": {"zh": "交通", "en": "traffic"},
-    "water_supply": {"zh": "供水", "en": "water supply"},
-    "gas_safety": {"zh": "燃气安全", "en": "gas safety"},
-    "public_security": {"zh": "治安", "en": "public security"},
-    "environment": {"zh": "环境", "en": "environment"},
-    "housing": {"zh": "住房", "en": "housing"},
-    "street_lighting": {"zh": "路灯", "en": "street lighting"},
-    "drainage": {"zh": "排水", "en": "drainage"},
 }
 
 
 def hotspot_group(key: str | None, lang: str) -> str:
     """A hot spot's category group (or a case category) in ``lang``; the key itself when untranslated."""
-    return HOTSPOT_GROUPS.get(key or "", {}).get(lang_of(lang), (key or "").replace("_", " "))
+    key = key or ""
+    names = HOTSPOT_GROUPS.get(key) or STRINGS.get(f"cat_{key}") or {}  # a group, or a category's own name
+    return names.get(lang_of(lang), key.replace("_", " "))
