@@ -214,12 +214,13 @@ class Workers:
         self.procs = []
 
 
-def drain(workers: Workers, url: str, group: str, table: str, n: int, count: int = 1) -> float:
-    """Events/s for ``count`` fresh workers to store a backlog of ``n`` rows, from partition assignment on."""
+def drain(workers: Workers, url: str, group: str, expected: dict[str, int], count: int = 1) -> float:
+    """Events/s for ``count`` fresh workers to store a backlog (table → the rows it must reach), from the
+    moment they hold their partitions."""
     ready = workers.start(url, group, count)
-    done = workers.wait_for_rows(url, table, n)
+    done = max(workers.wait_for_rows(url, table, n) for table, n in expected.items())
     workers.stop()
-    return n / (done - ready)
+    return sum(expected.values()) / (done - ready)
 
 
 def latency(
@@ -310,14 +311,11 @@ def backlog(
     publish_backlog(bootstrap, sensors, n)
     expected = {**stored, "readings": stored["readings"] + n}
     earlier_peak, workers.peak_rss = workers.peak_rss, 0
-    ready = workers.start(url, f"bench-{uuid.uuid4().hex[:8]}")
-    done = max(workers.wait_for_rows(url, table, count) for table, count in expected.items())
-    workers.stop()
+    rate = drain(workers, url, f"bench-{uuid.uuid4().hex[:8]}", expected)
     peak, workers.peak_rss = workers.peak_rss, earlier_peak
-    total = sum(expected.values())
     return {
-        "events": total,
-        "events_per_s": round(total / (done - ready)),
+        "events": sum(expected.values()),
+        "events_per_s": round(rate),
         "worker_peak_rss_mib": round(peak / 2**20, 1),
     }
 
@@ -409,21 +407,21 @@ def run(
 
         # the worker drains each input topic's backlog (one group, restarted between topics)
         group = f"bench-{uuid.uuid4().hex[:8]}"
-        rate["worker_readings"] = drain(workers, url, group, "readings", n)
+        rate["worker_readings"] = drain(workers, url, group, {"readings": n})
         echo(f"  worker, readings  {rate['worker_readings']:>10,.0f} events/s (backlog of {n:,})")
         produce(bootstrap, Topic.CAMERA_STATUS.value, camera_reports(cameras, n))
-        rate["worker_cameras"] = drain(workers, url, group, "camera_status", n)
+        rate["worker_cameras"] = drain(workers, url, group, {"camera_status": n})
         echo(f"  worker, cameras   {rate['worker_cameras']:>10,.0f} events/s (backlog of {n:,})")
         n_cases = max(4, n // 5 // 4 * 4)
         produce(bootstrap, Topic.CASE_EVENTS.value, case_events(cameras, n_cases))
-        rate["worker_cases"] = drain(workers, url, group, "case_events", n_cases)
+        rate["worker_cases"] = drain(workers, url, group, {"case_events": n_cases})
         echo(f"  worker, cases     {rate['worker_cases']:>10,.0f} events/s (backlog of {n_cases:,})")
 
         # the same readings backlog through the minimal reference consumer, and through two workers
         rate["reference"] = n / reference.drain(bootstrap, ref_url, partitions, n)
         echo(f"  reference         {rate['reference']:>10,.0f} events/s (plain aiokafka + COPY)")
         rate["two_workers"] = drain(
-            workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", "readings", n, count=2
+            workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", {"readings": n}, count=2
         )
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
 

@@ -152,15 +152,13 @@ STATEMENTS: dict[str, str] = {
          CROSS JOIN generate_series(1, (%(camera_reports_per_s)s * %(live_s)s)::int) g
           JOIN (SELECT *, row_number() OVER (ORDER BY camera_id) - 1 AS i FROM cameras) s ON s.i = g %% c.n
          CROSS JOIN LATERAL (SELECT %(now)s - make_interval(secs => g / %(camera_reports_per_s)s) AS t) w""",
-    "device_state": """
-        WITH s AS (UPDATE sensors SET last_seen = %(now)s RETURNING 1),
-             c AS (UPDATE cameras SET status = CASE WHEN abs(hashtext(camera_id)) %% 1000
-                                                        < %(down_share)s * 1000
-                                                   THEN 'offline' ELSE 'online' END,
-                                      status_since = %(now)s - interval '2 hours',
-                                      status_time = %(now)s
-                   RETURNING 1)
-        SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM c)""",
+    "sensors": """
+        UPDATE sensors SET last_seen = %(now)s""",
+    "cameras": """
+        UPDATE cameras SET status = CASE WHEN abs(hashtext(camera_id)) %% 1000 < %(down_share)s * 1000
+                                         THEN 'offline' ELSE 'online' END,
+                           status_since = %(now)s - interval '2 hours',
+                           status_time = %(now)s""",
     "ingest_progress": """
         INSERT INTO ingest_progress (table_name, last_ingested_at)
         VALUES ('readings', %(now)s), ('camera_status', %(now)s), ('case_events', %(now)s)
