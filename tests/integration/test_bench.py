@@ -62,3 +62,25 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
     assert after_outage["worker_peak_rss_mib"] > 10
     (screen,) = result["event_to_screen_s"]  # a flood reaches the wall's readers, and its critical alert
     assert 0 < screen["incident"] < 60 and screen["alert"] is not None and screen["alert"] >= 0
+
+
+def test_a_month_of_history_for_bench_wall_reads_back_as_the_wall_reads_it(seeded_url):
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from citybrain.sim.city_sim import CASE_CATEGORIES
+    from citybrain.store import queries
+    from citybrain.store.synthetic import MonthShape, fill_month
+
+    shape = MonthShape(days=1, live_minutes=1, readings_per_s=10, camera_reports_per_s=5, cases_per_day=240)
+    now = datetime.now(UTC)
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        rows = fill_month(conn, now, CASE_CATEGORIES, shape, echo=lambda _: None)
+        assert rows["cases"] == 240 and rows["readings"] == 600 and rows["camera_status"] == 300
+        assert rows["indicators"] == 20 * 2 * (24 * 60 + 1)  # every district, both windows, every minute
+        devices = queries.device_status(conn)
+        kpis = queries.case_kpis(conn, now.replace(hour=0, minute=0, second=0, microsecond=0), now)
+    assert sum(d["sensors_reporting"] for d in devices) == rows["sensors"]  # every sensor heard just now
+    assert sum(d["cameras_offline"] + d["cameras_online"] for d in devices) == rows["cameras"]
+    assert kpis[None].opened > 0 and kpis[None].open_cases > 0
