@@ -79,16 +79,24 @@ class CaseRollup:
             f" WHERE {self.where} GROUP BY 1, 2, 3"
         )
 
-    def upsert(self, resolution: str, source: str) -> str:
-        """Add the events of ``source`` to ``{name}_{resolution}`` (the batch writer, after its fold)."""
-        step = {"1h": "1 hour", "1d": "1 day"}[resolution]
-        target = f"{self.name}_{resolution}"
+    def upsert(self, source: str) -> str:
+        """Add the events of ``source`` to ``{name}_1h`` and ``{name}_1d`` (the batch writer, after its
+        fold): one join of the events with their cases, grouped by hour; the days are sums of those hours."""
         cols = ", ".join(self.measures)
-        merge = ", ".join(f"{c} = {target}.{c} + EXCLUDED.{c}" for c in self.measures)
-        body = self.select(source, f"date_bin('{step}', e.event_time, {ORIGIN})", fresh=True)
+        conflict = f"ON CONFLICT ({self.key_first()}, bucket) DO UPDATE SET"
+        merge_1h, merge_1d = (
+            ", ".join(f"{c} = {self.name}_{res}.{c} + EXCLUDED.{c}" for c in self.measures)
+            for res in ("1h", "1d")
+        )
+        sums = ", ".join(f"sum({c})::bigint" for c in self.measures)
+        hourly = self.select(source, f"date_bin('1 hour', e.event_time, {ORIGIN})", fresh=True)
         return (
-            f"INSERT INTO {target} (bucket, district, {self.key}, {cols}) {body}"
-            f" ON CONFLICT ({self.key_first()}, bucket) DO UPDATE SET {merge}"
+            f"WITH hourly AS MATERIALIZED ({hourly}),"
+            f" h AS (INSERT INTO {self.name}_1h (bucket, district, {self.key}, {cols})"
+            f" SELECT * FROM hourly {conflict} {merge_1h})"
+            f" INSERT INTO {self.name}_1d (bucket, district, {self.key}, {cols})"
+            f" SELECT date_bin('1 day', bucket, {ORIGIN}), district, {self.key}, {sums}"
+            f" FROM hourly GROUP BY 1, 2, 3 {conflict} {merge_1d}"
         )
 
     def key_first(self) -> str:
@@ -107,7 +115,7 @@ CASE_UNITS = CaseRollup(
 
 def case_rollup_upserts(source: str) -> tuple[str, ...]:
     """What the batch writer runs after folding a batch of case events (``source``: the rows it inserted)."""
-    return tuple(r.upsert(res, source) for r in (CASE_KPIS, CASE_UNITS) for res in ("1h", "1d"))
+    return tuple(r.upsert(source) for r in (CASE_KPIS, CASE_UNITS))
 
 
 # --- periods as rollup spans -------------------------------------------------------------------------------

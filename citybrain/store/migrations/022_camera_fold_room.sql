@@ -1,0 +1,11 @@
+-- Every batch of video-point reports updates each camera it names once (its
+-- status time, and its status when it changed). At fillfactor 70 a page of
+-- about 50 cameras has room for the new versions of only a third of them, so
+-- most updates left the page and added entries to both of the table's indexes
+-- (3.7 WAL records a row). At 30 a page holds about 20 cameras and room for a
+-- new version of each until the old ones are pruned, so the updates stay on
+-- their page (HOT): the fold went from 9.0 to 6.4 µs a camera. The table
+-- (95,000 cameras) grows from about 15 to about 40 MB. Applies to pages
+-- written from now on: the registry is loaded after migrations, so a new
+-- installation gets it everywhere; an existing one after VACUUM FULL cameras.
+ALTER TABLE cameras SET (fillfactor = 30);
