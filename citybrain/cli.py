@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -179,14 +178,13 @@ def simulate(
         metrics.start_metrics_server(
             metrics.port_for(settings.metrics_port, "simulator"), settings.metrics_host
         )
-    started = time.monotonic()
     try:
         sent = run(sim, settings.kafka_bootstrap, duration_s=duration)
     except KeyboardInterrupt:
         return
-    elapsed = time.monotonic() - started
     typer.echo(
-        f"sent {sent:,} events in {elapsed:.1f} s ({sent / elapsed:,.0f}/s; asked for {sim.rate:,.0f}/s)"
+        f"sent {sent.events:,} events in {sent.seconds:.1f} s"
+        f" ({sent.per_s:,.0f}/s; asked for {sim.rate:,.0f}/s)"
     )
 
 

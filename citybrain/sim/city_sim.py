@@ -281,18 +281,31 @@ class CitySimulator:
         )
 
 
-def run(sim: CitySimulator, bootstrap: str, duration_s: float | None = None, tick_s: float = 0.2) -> int:
-    """Send the simulator's events in real time; returns how many were sent."""
+@dataclass(frozen=True)
+class Sent:
+    """What a run sent, and for how long: from its first step to the broker's last acknowledgement
+    (connecting to the broker and closing the connection are not sending)."""
+
+    events: int
+    seconds: float
+
+    @property
+    def per_s(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def run(sim: CitySimulator, bootstrap: str, duration_s: float | None = None, tick_s: float = 0.2) -> Sent:
+    """Send the simulator's events in real time, each step's worth of the time since the last."""
     return asyncio.run(_run(sim, bootstrap, duration_s, tick_s))
 
 
-async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tick_s: float) -> int:
+async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tick_s: float) -> Sent:
     publisher = BatchPublisher(bootstrap)
     await publisher.start()
     sent = 0
     started = last = time.monotonic()
     try:
-        while duration_s is None or time.monotonic() - started < duration_s:
+        while duration_s is None or last - started < duration_s:
             await asyncio.sleep(max(0.0, tick_s - (time.monotonic() - last)))
             tick = time.monotonic()
             sent += await publisher.publish(
@@ -300,6 +313,6 @@ async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tic
                 for topic, key, event in sim.step(datetime.now(UTC), tick - last)
             )
             last = tick
+        return Sent(sent, time.monotonic() - started)  # each publish waits for its acknowledgements
     finally:
         await publisher.stop()
-    return sent

@@ -1,15 +1,23 @@
-"""The batch writer: one COPY per batch, in one transaction, idempotent.
+"""The batch writer: one COPY per batch, idempotent, in two steps so two batches can overlap.
 
-Rows are COPYed into a session-local staging table and moved into the target
-with ``ON CONFLICT DO NOTHING`` on (event_id, event_time), so a replayed batch
-adds nothing. On plain PostgreSQL the same statement adds the rows it really
-inserted to the per-district 1-minute and 1-hour rollups (on TimescaleDB,
-continuous aggregates do that), and in both modes it records what
-store/bookkeeping.py keeps (ingest progress; late ranges to refresh). Each
-table's ``fold`` then updates current state (cameras, cases) from the staged
-rows, and ``after_fold`` statements add what needs that state to their rollups (a case's deadline and
-assignee, store/leader.py). If the database refuses the batch, it is retried row by row under
-savepoints so one bad row costs only itself.
+``stage`` (step 1) COPYs the rows into a session-local staging table and
+moves them into the target with ``ON CONFLICT DO NOTHING`` on (event_id,
+event_time), so a replayed batch adds nothing; the rows it really inserted
+are kept in a second temporary table, ``fresh``. A row the database refuses
+costs only itself (the batch is retried row by row under savepoints).
+Step 1 touches only the batch's own new rows, so two transactions can run it
+at the same time: the larger half of the work.
+
+``apply`` (step 2) does everything that reads or updates rows shared between
+batches, under one transaction-level advisory lock (``lock_apply``): the
+per-district 1-minute and 1-hour rollups on plain PostgreSQL (on TimescaleDB,
+continuous aggregates do that), what store/bookkeeping.py keeps (ingest
+progress; late ranges to refresh), each table's ``fold`` into current state
+(cameras, sensors, cases) and the ``after_fold`` rollups that need that state
+(a case's deadline and assignee, store/leader.py). One holder at a time, in
+every worker process, means no deadlocks between batches and each step reads
+the state the previous one committed; the rollups count exactly the rows
+step 1 inserted, in the same transaction, so a replay counts nothing twice.
 """
 
 from __future__ import annotations
@@ -212,64 +220,58 @@ class WriteResult:
     )  # (index in batch, why the database refused it)
 
 
+APPLY_LOCK = 0x63627770  # advisory lock of the writers' step 2, in every session of every worker
+
+
+def lock_apply(conn: psycopg.Connection) -> None:
+    """Wait for, then hold until the transaction ends, the writers' step 2 (see the module docstring)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+
+
+@dataclass
+class Staged:
+    """What step 1 did with a batch's rows (indexes into the batch)."""
+
+    inserted: int = 0
+    conflicts: list[int] = field(default_factory=list)  # same (event_id, event_time), other payload
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index, why the database refused it)
+
+
 class BatchWriter:
     """Writes batches of row tuples to one table over one connection.
 
-    ``write`` is one transaction; ``write_in`` runs inside the caller's, so
-    the worker can store several tables' rows and the batch's dead letters
-    atomically before it commits the batch's offsets.
+    ``write`` is one transaction; the worker's sink calls ``stage`` for every
+    table of a batch, then ``lock_apply`` and ``apply`` for each, and stores
+    the batch's dead letters in the same transaction before it commits the
+    batch's offsets.
     """
 
     def __init__(self, conn: psycopg.Connection, spec: TableSpec) -> None:
         self.conn = conn
         self.spec = spec
-        stage, target = sql.Identifier(spec.stage), sql.Identifier(spec.name)
-        fresh = sql.Identifier(spec.fresh)
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS, seq int)").format(
-                stage, target
-            )
-        )
-        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-        self._truncate = sql.SQL("TRUNCATE {}").format(stage)
-        fresh = sql.Identifier(spec.fresh)
-        if spec.after_fold:
-            like = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)")
-            conn.execute(like.format(fresh, target))
-            for column, type_, _ in spec.fresh_extra:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
-                        fresh, sql.Identifier(column), sql.SQL(type_)
-                    )
+        stage, target, fresh = (sql.Identifier(n) for n in (spec.stage, spec.name, spec.fresh))
+        like = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS{})")
+        conn.execute(like.format(stage, target, sql.SQL(", seq int")))
+        conn.execute(like.format(fresh, target, sql.SQL("")))
+        for column, type_, _ in spec.fresh_extra:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    fresh, sql.Identifier(column), sql.SQL(type_)
                 )
-            self._truncate = sql.SQL("TRUNCATE {}, {}").format(stage, fresh)
+            )
+        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+        self._truncate = sql.SQL("TRUNCATE {}, {}").format(stage, fresh)
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
         self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
         self._types = ["int4", *self._column_types(conn, spec)]
-        insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING RETURNING *").format(
-            target, cols, cols, stage
+        target_cols = sql.SQL(", ").join(map(sql.Identifier, self._target_columns(conn, spec)))
+        insert = sql.SQL(
+            "WITH ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} {where}"
+            " ON CONFLICT DO NOTHING RETURNING *) INSERT INTO {fresh} ({all}) SELECT * FROM ins"
         )
-        # count late arrivals from exactly the rows this batch added, in the same statement,
-        # so a replayed batch counts nothing twice
-        late = sql.SQL(
-            "late AS (INSERT INTO late_events (bucket, topic, district, n)"
-            " SELECT %(bucket)s, %(table)s, district, count(*) FROM ins WHERE event_time < %(cutoff)s"
-            " GROUP BY district ON CONFLICT (topic, district, bucket)"
-            " DO UPDATE SET n = late_events.n + EXCLUDED.n)"
-        )
-        mode = storage_mode(conn)
-        # and record ingest progress and late ranges to refresh (store/bookkeeping.py)
-        ctes = [late, *batch_ctes(spec.name, mode, "ins")]
-        if spec.after_fold:
-            extra = sql.SQL("").join(sql.SQL(", " + expr) for _, _, expr in spec.fresh_extra)
-            ctes.append(sql.SQL("fresh AS (INSERT INTO {} SELECT ins.*{} FROM ins)").format(fresh, extra))
-        if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
-            ctes += [
-                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, 'ins')})") for res in RESOLUTIONS
-            ]
-        self._insert = sql.SQL(
-            "WITH ins AS ({}), {} SELECT count(*), count(*) FILTER (WHERE event_time < %(cutoff)s) FROM ins"
-        ).format(insert, sql.SQL(", ").join(ctes))
+        parts = {"target": target, "cols": cols, "stage": stage, "fresh": fresh, "all": target_cols}
+        self._insert = insert.format(where=sql.SQL(""), **parts)
+        self._insert_one = insert.format(where=sql.SQL("WHERE seq = %s"), **parts)
         payload = [sql.Identifier(c) for c in spec.columns[2:]]
         self._conflicts = sql.SQL(
             "SELECT s.seq FROM {stage} s"
@@ -282,6 +284,7 @@ class BatchWriter:
             t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload),
         )
         self._drop = sql.SQL("DELETE FROM {} WHERE seq = ANY(%s)").format(stage)
+        self._account = self._account_statement(conn, spec, fresh)
         self._fold = (
             sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage)
             if spec.fold
@@ -291,6 +294,33 @@ class BatchWriter:
             sql.SQL(q.replace("FROM fresh", "FROM {fresh}")).format(fresh=fresh) for q in spec.after_fold
         ]
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
+
+    @staticmethod
+    def _account_statement(conn: psycopg.Connection, spec: TableSpec, fresh: sql.Identifier) -> sql.Composed:
+        """Step 2's one statement over the rows step 1 inserted: late arrivals (in the same statement, so a
+        replayed batch counts nothing twice), the bookkeeping, the extra ``fresh`` columns and the rollups;
+        it returns how many of the rows were late."""
+        late = sql.SQL(
+            "late AS (INSERT INTO late_events (bucket, topic, district, n)"
+            " SELECT %(bucket)s, %(table)s, district, count(*) FROM {} WHERE event_time < %(cutoff)s"
+            " GROUP BY district ON CONFLICT (topic, district, bucket)"
+            " DO UPDATE SET n = late_events.n + EXCLUDED.n)"
+        ).format(fresh)
+        mode = storage_mode(conn)
+        ctes = [late, *batch_ctes(spec.name, mode, spec.fresh)]
+        if spec.fresh_extra:  # read before the fold, in this statement's snapshot
+            sets = sql.SQL(", ").join(
+                sql.SQL("{} = " + expr).format(sql.Identifier(column)) for column, _, expr in spec.fresh_extra
+            )
+            ctes.append(sql.SQL("extra AS (UPDATE {} ins SET {})").format(fresh, sets))
+        if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
+            ctes += [
+                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, spec.fresh)})")
+                for res in RESOLUTIONS
+            ]
+        return sql.SQL("WITH {} SELECT count(*) FILTER (WHERE event_time < %(cutoff)s) FROM {}").format(
+            sql.SQL(", ").join(ctes), fresh
+        )
 
     @staticmethod
     def _column_types(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
@@ -303,61 +333,73 @@ class BatchWriter:
         )
         return [found[c] for c in spec.columns]
 
-    def _write(self, rows: Sequence[tuple], first: int, params: dict) -> WriteResult:
-        cur = self.conn.cursor()
-        cur.execute(self._truncate)
+    @staticmethod
+    def _target_columns(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
+        return [
+            name
+            for (name,) in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                " AND NOT attisdropped ORDER BY attnum",
+                (spec.name,),
+            )
+        ]
+
+    def _copy_rows(self, cur: psycopg.Cursor, rows: Sequence[tuple], first: int) -> None:
         with cur.copy(self._copy) as copy:
             copy.set_types(self._types)
             for seq, row in enumerate(rows, first):
                 copy.write_row((seq, *row))
-        cur.execute(self._insert, params)
-        inserted, late = cur.fetchone()
-        conflicts: list[int] = []
-        if inserted < len(rows):  # some keys were there already: a replay, or the same key with other content
-            conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
-            if conflicts:
-                cur.execute(self._drop, (conflicts,))
-        if self._fold is not None:
-            cur.execute(self._fold)
-        if inserted:
-            for statement in self._after_fold:
-                cur.execute(statement)
-        return WriteResult(inserted, late, conflicts)
 
-    def write_in(
-        self, rows: Sequence[tuple], now: datetime, late_cutoff: datetime | None = None
-    ) -> WriteResult:
-        """Write inside the caller's transaction; a row the database refuses costs only itself."""
+    def stage(self, rows: Sequence[tuple]) -> Staged:
+        """Step 1, inside the caller's transaction: insert the rows that are new; a row the database
+        refuses costs only itself."""
+        out = Staged()
+        cur = self.conn.cursor()
+        cur.execute(self._truncate)
         if not rows:
-            return WriteResult()
-        params = {
-            "bucket": now.replace(second=0, microsecond=0),
-            "table": self.spec.topic,
-            "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC),
-        }
+            return out
         try:
             with self.conn.transaction():
-                return self._write(rows, 0, params)
+                self._copy_rows(cur, rows, 0)
+                out.inserted = cur.execute(self._insert).rowcount
         except (psycopg.DataError, psycopg.IntegrityError):
-            return self._write_one_by_one(rows, params)
+            for index, row in enumerate(rows):
+                try:
+                    with self.conn.transaction():
+                        self._copy_rows(cur, [row], index)
+                        out.inserted += cur.execute(self._insert_one, (index,)).rowcount
+                except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                    out.rejected.append((index, str(exc).strip().splitlines()[0]))
+        if out.inserted < len(rows) - len(out.rejected):  # a replay, or the same key with other content
+            out.conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
+            if out.conflicts:
+                cur.execute(self._drop, (out.conflicts,))
+        return out
+
+    def apply(self, staged: Staged, now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
+        """Step 2, inside the caller's transaction and under ``lock_apply``: rollups, bookkeeping, the fold
+        of the staged rows into current state and what needs that state."""
+        result = WriteResult(staged.inserted, 0, staged.conflicts, staged.rejected)
+        cur = self.conn.cursor()
+        if staged.inserted:
+            params = {
+                "bucket": now.replace(second=0, microsecond=0),
+                "table": self.spec.topic,
+                "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC),
+            }
+            (result.late,) = cur.execute(self._account, params).fetchone()
+        if self._fold is not None:  # replayed rows fold again, harmlessly: a fold keeps the newest
+            cur.execute(self._fold)
+        if staged.inserted:
+            for statement in self._after_fold:
+                cur.execute(statement)
+        return result
 
     def write(
         self, rows: Sequence[tuple], now: datetime | None = None, late_cutoff: datetime | None = None
     ) -> WriteResult:
         """Write one batch in a transaction of its own."""
         with self.conn.transaction():
-            return self.write_in(rows, now or datetime.now(UTC), late_cutoff)
-
-    def _write_one_by_one(self, rows: Sequence[tuple], params: dict) -> WriteResult:
-        result = WriteResult()
-        for index, row in enumerate(rows):
-            try:
-                with self.conn.transaction():
-                    one = self._write([row], index, params)
-            except (psycopg.DataError, psycopg.IntegrityError) as exc:
-                result.rejected.append((index, str(exc).strip().splitlines()[0]))
-                continue
-            result.inserted += one.inserted
-            result.late += one.late
-            result.conflicts += one.conflicts
-        return result
+            staged = self.stage(rows)
+            lock_apply(self.conn)
+            return self.apply(staged, now or datetime.now(UTC), late_cutoff)

@@ -6,12 +6,15 @@ per event, capping a worker near 9,000 events/s whatever the batch size.
 Here one ``getmany`` fetches up to ``batch_size`` records of the three input
 topics, ``prepare`` turns them into rows and dead letters with compiled
 decoders, and the sink stores all of it in one transaction on a thread while
-the next batch is fetched and prepared. Faust still runs the worker: the
+the next batches are fetched, prepared and stored (up to ``sink.LANES`` at
+once, each on its own connection). Faust still runs the worker: the
 app, its leader election and timers (risk, alerts), its producer for the
 dead-letter copies, start-up and shutdown.
 
 Delivery: offsets are committed only after the batch's transaction has
-committed and its dead-letter copies are acknowledged, in batch order. A
+committed and its dead-letter copies are acknowledged, in batch order (a
+batch stored before the one fetched ahead of it waits for it to commit its
+offsets). A
 worker killed at any moment replays from the last commit, and the sink's
 idempotence turns the replay into a no-op. A rebalance waits for the batch
 in flight before partitions are given up. Anything unexpected at the batch
@@ -23,6 +26,7 @@ skipped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import time
@@ -40,7 +44,7 @@ from citybrain.risk.config import RiskConfig
 from citybrain.store.dead_letters import DeadLetterRow
 from citybrain.stream.dlq import topic_copy
 from citybrain.stream.ingest import Limits, Lookup, Prepared, prepare
-from citybrain.stream.sink import DurableSink
+from citybrain.stream.sink import LANES, DurableSink
 
 log = logging.getLogger("citybrain.stream")
 BATCH_FAILED = 70
@@ -87,7 +91,7 @@ class IngestLoop:
         self.risk = risk
         self.send_dead = send_dead
         self.consumer: AIOKafkaConsumer | None = None
-        self._inflight: asyncio.Task | None = None
+        self._inflight: collections.deque[asyncio.Task] = collections.deque()  # oldest first
         self._lags: dict[TopicPartition, int] = {}
         # (topic, partition) held, as the rebalance listener says (for the worker's heartbeat)
         self.partitions: frozenset[tuple[str, int]] = frozenset()
@@ -122,8 +126,10 @@ class IngestLoop:
                 now = datetime.now(UTC)
                 parts = self.prepare(fetched, now)
                 offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
-                await self.settle()  # batches are stored and committed in the order they were fetched
-                self._inflight = asyncio.create_task(self._store(parts, offsets, now))
+                while len(self._inflight) >= LANES:
+                    await self._inflight.popleft()
+                before = self._inflight[-1] if self._inflight else None
+                self._inflight.append(asyncio.create_task(self._store(parts, offsets, now, before)))
         finally:
             await self.settle()
             await self.consumer.stop()
@@ -147,12 +153,17 @@ class IngestLoop:
         return [prepare(topic, records, lookup, now, self.limits) for topic, records in by_topic.items()]
 
     async def settle(self) -> None:
-        """Wait for the batch in flight to be stored and committed."""
-        task, self._inflight = self._inflight, None
-        if task is not None:
-            await task
+        """Wait for the batches in flight to be stored and committed."""
+        while self._inflight:
+            await self._inflight.popleft()
 
-    async def _store(self, parts: list[Prepared], offsets: dict[TopicPartition, int], now: datetime) -> None:
+    async def _store(
+        self,
+        parts: list[Prepared],
+        offsets: dict[TopicPartition, int],
+        now: datetime,
+        before: asyncio.Task | None,
+    ) -> None:
         try:
             started = time.perf_counter()
             stored = await self.sink.write(parts, now, windows.late_cutoff(now, self.risk))
@@ -168,6 +179,8 @@ class IngestLoop:
             )
             logging.shutdown()
             os._exit(BATCH_FAILED)
+        if before is not None:  # offsets move in the order the batches were fetched
+            await before
         try:
             await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:  # partitions moved on: the new owner replays
