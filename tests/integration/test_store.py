@@ -1,6 +1,8 @@
 """Migrations and the batch writer against the embedded PostgreSQL."""
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 import citybrain.store
 from citybrain.store.migrate import MigrationError, migrate, storage_mode
-from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter
+from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, Staged, lock_apply
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -75,6 +77,43 @@ def test_a_replayed_batch_adds_nothing(seeded_url):
         assert writer.write(rows[:10] + [reading_row(7.0)]).inserted == 1
         # committed by write() itself: another connection sees the rows while this one is still open
         assert count(seeded_url, "readings") == 101
+
+
+def test_an_event_twice_in_one_batch_is_stored_once_and_a_changed_copy_is_a_conflict(seeded_url):
+    same, changed = reading_row(1.0), reading_row(2.0)
+    other_content = (changed[0], *changed[1:5], 3.0, changed[6])
+    with psycopg.connect(seeded_url) as conn:
+        result = BatchWriter(conn, READINGS).write([same, changed, same, other_content])
+        stored = conn.execute("SELECT event_id, value FROM readings").fetchall()
+        assert conn.execute("SELECT sum(n) FROM readings_1m").fetchone()[0] == 2  # rollups count it once
+    assert result.inserted == 2 and result.conflicts == [3]  # the first of a key wins
+    assert sorted(stored) == sorted([(same[0], 1.0), (changed[0], 2.0)])
+
+
+def test_two_batches_stored_at_once_with_the_same_event_store_it_once(seeded_url):
+    """The sink stores two batches at once on two connections: step 1 of the second meets the first's
+    uncommitted row, waits for its commit, and stores only what is new."""
+    shared = reading_row(5.0)
+    first = [shared, reading_row(1.0)]
+    second = [reading_row(2.0), shared, reading_row(3.0)]
+    with (
+        psycopg.connect(seeded_url) as a,
+        psycopg.connect(seeded_url) as b,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        one, two = BatchWriter(a, READINGS), BatchWriter(b, READINGS)
+        with a.transaction():
+            assert one.stage(first).inserted == 2
+            waiting = pool.submit(two.write, second)
+            time.sleep(0.5)  # the second batch now waits on the first's row
+            assert not waiting.done()
+            lock_apply(a)
+            one.apply(Staged(2), NOW)
+        result = waiting.result(timeout=30)
+    assert result.inserted == 2 and result.conflicts == []
+    assert count(seeded_url, "readings") == 4
+    with psycopg.connect(seeded_url) as conn:
+        assert conn.execute("SELECT sum(n) FROM readings_1m").fetchone()[0] == 4
 
 
 def test_a_bad_row_costs_only_itself(seeded_url):
