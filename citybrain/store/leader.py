@@ -43,17 +43,18 @@ KPI_MEASURES = {
 }
 UNIT_MEASURES = {"assigned": "count(*) FILTER (WHERE e.type = 'assigned')", **_OUTCOMES}
 UNIT_KEY = "coalesce(e.assignee, c.assignee)"
-# The batch writer notes, for each row it inserts, when the row's case was first handled before the batch
-# (``handled_before``): a handling event counts only if it is earlier than that, so a second report of a
-# resolution (another event id, the same moment) is not a second handling.
-FRESH_EXTRA = (
-    (
-        "handled_before",
-        "timestamptz",
-        "(SELECT LEAST(c.resolved_at, c.closed_at) FROM cases c WHERE c.case_id = ins.case_id)",
-    ),
+# Before its fold the batch writer notes when each case of the rows it inserted was first handled
+# (``handled_before``, a temporary table of the cases handled already): a handling event counts only if it
+# is earlier than that, so a second report of a resolution (another event id, the same moment) is not a
+# second handling. (table, its columns, the SELECT over the batch's inserted rows ``fresh`` that fills it)
+HANDLED_BEFORE = (
+    "handled_before",
+    "case_id text PRIMARY KEY, at timestamptz NOT NULL",
+    "SELECT c.case_id, LEAST(c.resolved_at, c.closed_at) FROM cases c"
+    " WHERE c.case_id IN (SELECT case_id FROM fresh)"
+    " AND (c.resolved_at IS NOT NULL OR c.closed_at IS NOT NULL)",
 )
-_NEW_HANDLING = "(e.handled_before IS NULL OR e.event_time < e.handled_before)"
+_NEW_HANDLING = "(h.at IS NULL OR e.event_time < h.at)"
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,15 @@ class CaseRollup:
 
     def select(self, source: str, bucket: str, fresh: bool = False) -> str:
         """Measures per (bucket, district, key) over the events of ``source`` (alias e) and their cases;
-        ``fresh``: the source is a batch's inserted rows with ``handled_before`` (see FRESH_EXTRA)."""
+        ``fresh``: the source is a batch's inserted rows, beside ``handled_before`` (see HANDLED_BEFORE)."""
         aggs = ", ".join(
             f"{expr.replace(_HANDLED, f'{_HANDLED} AND {_NEW_HANDLING}') if fresh else expr} AS {col}"
             for col, expr in self.measures.items()
         )
+        handled = f" LEFT JOIN {HANDLED_BEFORE[0]} h ON h.case_id = e.case_id" if fresh else ""
         return (
             f"SELECT {bucket} AS bucket, e.district, {self.key_expr} AS {self.key}, {aggs}"
-            f" FROM {source} e LEFT JOIN cases c ON c.case_id = e.case_id"
+            f" FROM {source} e LEFT JOIN cases c ON c.case_id = e.case_id{handled}"
             f" WHERE {self.where} GROUP BY 1, 2, 3"
         )
 

@@ -31,7 +31,7 @@ from psycopg import sql
 
 from citybrain.events import Topic
 from citybrain.store.bookkeeping import batch_ctes
-from citybrain.store.leader import FRESH_EXTRA, case_rollup_upserts
+from citybrain.store.leader import HANDLED_BEFORE, case_rollup_upserts
 from citybrain.store.migrate import storage_mode
 
 ADD, LOWEST, HIGHEST = (
@@ -74,7 +74,9 @@ class TableSpec:
     # SQL run after the fold, reading `fresh`: the rows this batch really inserted (rollups that need the
     # folded current state, such as a case's deadline and assignee)
     after_fold: tuple[str, ...] = ()
-    fresh_extra: tuple[tuple[str, str, str], ...] = ()  # more `fresh` columns: (name, type, expr over `ins`)
+    # state the after_fold statements need as it was before the fold: (temporary table, its columns, the
+    # SELECT over `fresh` that fills it in step 2's first statement)
+    before_fold: tuple[str, str, str] | None = None
 
     @property
     def stage(self) -> str:
@@ -199,7 +201,7 @@ CASE_EVENTS = TableSpec(
     # per district and category, and per handling unit: on-time needs the case's deadline and a unit its
     # assignee, both from earlier events (store/leader.py, migration 016)
     after_fold=case_rollup_upserts("fresh"),
-    fresh_extra=FRESH_EXTRA,
+    before_fold=HANDLED_BEFORE,
 )
 
 
@@ -253,14 +255,15 @@ class BatchWriter:
         like = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS{})")
         conn.execute(like.format(stage, target, sql.SQL(", seq int")))
         conn.execute(like.format(fresh, target, sql.SQL("")))
-        for column, type_, _ in spec.fresh_extra:
+        truncate = [stage, fresh]
+        if spec.before_fold:
+            before, columns, _ = spec.before_fold
             conn.execute(
-                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
-                    fresh, sql.Identifier(column), sql.SQL(type_)
-                )
+                sql.SQL(f"CREATE TEMP TABLE IF NOT EXISTS {{}} ({columns})").format(sql.Identifier(before))
             )
+            truncate.append(sql.Identifier(before))
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-        self._truncate = sql.SQL("TRUNCATE {}, {}").format(stage, fresh)
+        self._truncate = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(truncate))
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
         self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
         self._types = ["int4", *self._column_types(conn, spec)]
@@ -312,8 +315,8 @@ class BatchWriter:
     @staticmethod
     def _account_statement(conn: psycopg.Connection, spec: TableSpec, fresh: sql.Identifier) -> sql.Composed:
         """Step 2's one statement over the rows step 1 inserted: late arrivals (in the same statement, so a
-        replayed batch counts nothing twice), the bookkeeping, the extra ``fresh`` columns and the rollups;
-        it returns how many of the rows were late."""
+        replayed batch counts nothing twice), the bookkeeping, the state kept from before the fold and the
+        rollups; it returns how many of the rows were late."""
         late = sql.SQL(
             "late AS (INSERT INTO late_events (bucket, topic, district, n)"
             " SELECT %(bucket)s, %(table)s, district, count(*) FROM {} WHERE event_time < %(cutoff)s"
@@ -322,11 +325,14 @@ class BatchWriter:
         ).format(fresh)
         mode = storage_mode(conn)
         ctes = [late, *batch_ctes(spec.name, mode, spec.fresh)]
-        if spec.fresh_extra:  # read before the fold, in this statement's snapshot
-            sets = sql.SQL(", ").join(
-                sql.SQL("{} = " + expr).format(sql.Identifier(column)) for column, _, expr in spec.fresh_extra
+        if spec.before_fold:  # read before the fold, in this statement's snapshot
+            before, _, select = spec.before_fold
+            select = select.replace("FROM fresh", "FROM {fresh}")
+            ctes.append(
+                sql.SQL(f"before AS (INSERT INTO {{before}} {select})").format(
+                    before=sql.Identifier(before), fresh=fresh
+                )
             )
-            ctes.append(sql.SQL("extra AS (UPDATE {} ins SET {})").format(fresh, sets))
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
             ctes += [
                 sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, spec.fresh)})")

@@ -192,3 +192,15 @@ def test_case_state_converges_whatever_the_delivery_order(seeded_url, order):
         NOW + timedelta(minutes=30),
     )
     assert count(seeded_url, "case_events") == 4
+
+
+def test_a_second_report_of_a_handling_in_a_later_batch_is_not_a_second_handling(seeded_url):
+    """The leaders' rollups count a case's first handling once: a repeated resolution (another event id,
+    the same moment) in a later batch finds the case handled already."""
+    with psycopg.connect(seeded_url) as conn:
+        writer = BatchWriter(conn, CASE_EVENTS)
+        writer.write([case_row("created", 0), case_row("resolved", 20)], now=NOW)
+        writer.write([case_row("resolved", 20), case_row("closed", 25, satisfaction=5)], now=NOW)
+        handled, on_time = conn.execute("SELECT sum(handled), sum(on_time) FROM case_kpis_1h").fetchone()
+        (unit_handled,) = conn.execute("SELECT coalesce(sum(handled), 0) FROM case_units_1h").fetchone()
+    assert (handled, on_time, unit_handled) == (1, 1, 0)  # no unit was ever assigned
