@@ -14,9 +14,8 @@ dead-letter copies, start-up and shutdown.
 Delivery: offsets are committed only after the batch's transaction has
 committed and its dead-letter copies are acknowledged, in batch order (a
 batch stored before the one fetched ahead of it waits for it to commit its
-offsets). A
-worker killed at any moment replays from the last commit, and the sink's
-idempotence turns the replay into a no-op. A rebalance waits for the batch
+offsets). A worker killed at any moment replays from the last commit, and the sink's
+idempotence turns the replay into a no-op. A rebalance waits for the batches
 in flight before partitions are given up. Anything unexpected at the batch
 level (not an outage, which the sink waits out) stops the worker with exit
 code ``BATCH_FAILED`` before offsets move, so the batch is replayed, never
@@ -127,7 +126,7 @@ class IngestLoop:
                 parts = self.prepare(fetched, now)
                 offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
                 while len(self._inflight) >= LANES:
-                    await self._inflight.popleft()
+                    await self._wait_oldest()
                 before = self._inflight[-1] if self._inflight else None
                 self._inflight.append(asyncio.create_task(self._store(parts, offsets, now, before)))
         finally:
@@ -155,7 +154,16 @@ class IngestLoop:
     async def settle(self) -> None:
         """Wait for the batches in flight to be stored and committed."""
         while self._inflight:
-            await self._inflight.popleft()
+            await self._wait_oldest()
+
+    async def _wait_oldest(self) -> None:
+        """Wait for the oldest batch in flight; it stays listed until done, so a rebalance that settles
+        meanwhile waits for it too."""
+        task = self._inflight[0]
+        await asyncio.wait({task})
+        if self._inflight and self._inflight[0] is task:
+            self._inflight.popleft()
+        task.result()  # a batch's failure is the loop's
 
     async def _store(
         self,

@@ -10,13 +10,17 @@ Kafka, nothing is dropped and the worker does not crash.
 The sink has ``LANES`` connections, so a batch's step 1 (inserting its new
 rows, store/writer.py) runs while the batch before it holds the step-2 lock:
 on two cores that overlap is what takes a table whose batches fold into
-current state (cameras, cases) past 50,000 events/s.
+current state (cameras, cases) past 50,000 events/s. Step 1 still runs in
+the order the batches were fetched (``_Turns``), so of two events reusing an
+id with other content the one delivered first is stored and the other
+dead-lettered, as with one batch at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +76,35 @@ class _Lane:
             self.conn = None
 
 
+class _Turns:
+    """Step 1 of the batches in the order they were fetched: a batch stages its rows only after the one
+    before it has (its rows are then in the table, uncommitted, and a reuse of their ids waits for them).
+    A batch whose transaction fails (an outage) takes its turn back, so it stages again before those after
+    it that have not staged yet."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._issued = 0
+        self._next = 0
+
+    def ticket(self) -> int:
+        self._issued += 1
+        return self._issued - 1
+
+    def wait(self, ticket: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._next >= ticket)
+
+    def done(self, ticket: int) -> None:
+        with self._changed:
+            self._next = max(self._next, ticket + 1)
+            self._changed.notify_all()
+
+    def again(self, ticket: int) -> None:
+        with self._changed:
+            self._next = min(self._next, ticket)
+
+
 class DurableSink:
     def __init__(
         self, database_url: str, tables: dict[str, TableSpec], max_payload: int, first_backoff_s: float = 1.0
@@ -80,15 +113,26 @@ class DurableSink:
         self.first_backoff_s = first_backoff_s
         self._lanes = [_Lane(database_url, tables) for _ in range(LANES)]
         self._free: asyncio.Queue[_Lane] | None = None
+        self._turns = _Turns()
 
     def write_once(
-        self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime, lane: _Lane | None = None
+        self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime, lane: _Lane, turn: int
     ) -> Stored:
-        lane = lane or self._lanes[0]
+        self._turns.wait(turn)
+        try:
+            return self._write_once(parts, now, late_cutoff, lane, turn)
+        except BaseException:
+            self._turns.again(turn)
+            raise
+
+    def _write_once(
+        self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime, lane: _Lane, turn: int
+    ) -> Stored:
         conn = lane.connect()
         out = Stored()
         with conn.transaction():
             staged = {part.topic: lane.writers[part.topic].stage(part.rows) for part in parts}
+            self._turns.done(turn)
             lock_apply(conn)
             letters: list[DeadLetter] = []
             for part in parts:
@@ -109,24 +153,27 @@ class DurableSink:
         return out
 
     async def write(self, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime) -> Stored:
-        """Store one batch on a free lane (waits for one), retrying it through an outage."""
+        """Store one batch on a free lane (waits for one), retrying it through an outage. Batches must be
+        handed over in the order they were fetched."""
+        turn = self._turns.ticket()
         if self._free is None:
             self._free = asyncio.Queue()
             for lane in self._lanes:
                 self._free.put_nowait(lane)
         lane = await self._free.get()
         try:
-            return await self._write(lane, parts, now, late_cutoff)
+            return await self._write(lane, parts, now, late_cutoff, turn)
         finally:
+            self._turns.done(turn)  # also when cancelled at shutdown: the batches after it must not wait
             self._free.put_nowait(lane)
 
     async def _write(
-        self, lane: _Lane, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime
+        self, lane: _Lane, parts: Sequence[Prepared], now: datetime, late_cutoff: datetime, turn: int
     ) -> Stored:
         delay = self.first_backoff_s
         while True:
             try:
-                return await asyncio.to_thread(self.write_once, parts, now, late_cutoff, lane)
+                return await asyncio.to_thread(self.write_once, parts, now, late_cutoff, lane, turn)
             except OUTAGE as exc:
                 text = str(exc).strip()
                 log.error(
