@@ -184,7 +184,8 @@ def simulate(
         return
     typer.echo(
         f"sent {sent.events:,} events in {sent.seconds:.1f} s"
-        f" ({sent.per_s:,.0f}/s; asked for {sim.rate:,.0f}/s)"
+        f" ({sent.per_s:,.0f}/s; asked for {sim.rate:,.0f}/s;"
+        f" {sent.behind_s:.2f} s behind the clock at the end)"
     )
 
 

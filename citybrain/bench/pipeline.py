@@ -334,12 +334,14 @@ def backlog(
 SIMULATOR_RATE = 50_000  # the issue's bar: a city's worst hour, offered by `citybrain simulate`
 
 
-def simulator_rate(bootstrap: str, cameras: Devices, sensors: Devices, rate: int, seconds: float) -> float:
+def simulator_rate(
+    bootstrap: str, cameras: Devices, sensors: Devices, rate: int, seconds: float
+) -> city_sim.Sent:
     """Events/s `citybrain simulate --rate RATE` actually sends (its own loop and publisher, in this
     process): it makes each step's events for the time since the last, so a simulator that cannot keep up
     falls behind the clock and sends less than asked."""
     sim = CitySimulator(cameras, sensors, rate=rate)  # cases at the city's own rate, as `simulate` sends
-    return city_sim.run(sim, bootstrap, duration_s=seconds).per_s
+    return city_sim.run(sim, bootstrap, duration_s=seconds)
 
 
 WALL_REFRESH_S = 2.0
@@ -459,8 +461,12 @@ def run(
             )
         # last: nothing consumes what the simulator sends here
         sim_rate, sim_s = simulator
-        rate["simulator"] = simulator_rate(bootstrap, cameras, sensors, sim_rate, sim_s)
-        echo(f"  simulate --rate {sim_rate:,}: {rate['simulator']:>10,.0f} events/s sent")
+        sim = simulator_rate(bootstrap, cameras, sensors, sim_rate, sim_s)
+        rate["simulator"] = sim.per_s
+        echo(
+            f"  simulate --rate {sim_rate:,}: {sim.per_s:>10,.0f} events/s sent over {sim.seconds:.1f} s,"
+            f" {sim.behind_s:.2f} s behind the clock at the end"
+        )
         peak_rss = workers.peak_rss
         echo(f"  worker peak RSS   {peak_rss / 2**20:>10,.0f} MiB (backlogs of {n:,} and live load)")
     finally:
@@ -482,6 +488,7 @@ def run(
         ],
         "worker_peak_rss_mib": round(peak_rss / 2**20, 1),
         "backlog": after_outage,
+        "simulator_behind_clock_s": round(sim.behind_s, 3),
     }
 
 

@@ -283,11 +283,13 @@ class CitySimulator:
 
 @dataclass(frozen=True)
 class Sent:
-    """What a run sent, and for how long: from its first step to the broker's last acknowledgement
-    (connecting to the broker and closing the connection are not sending)."""
+    """What a run sent over the time its steps covered (each step sends the events of the time since the
+    last), and how far behind the clock the broker's last acknowledgement came: a sender that keeps up
+    stays a fraction of a step behind however long it runs; one that cannot falls further behind."""
 
     events: int
     seconds: float
+    behind_s: float
 
     @property
     def per_s(self) -> float:
@@ -313,6 +315,6 @@ async def _run(sim: CitySimulator, bootstrap: str, duration_s: float | None, tic
                 for topic, key, event in sim.step(datetime.now(UTC), tick - last)
             )
             last = tick
-        return Sent(sent, time.monotonic() - started)  # each publish waits for its acknowledgements
+        return Sent(sent, last - started, time.monotonic() - last)  # each publish waits for its acks
     finally:
         await publisher.stop()
