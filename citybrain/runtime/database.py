@@ -48,6 +48,9 @@ EMBEDDED_SETTINGS = {
     # the default (1/32 of shared_buffers: 4 MB) fills several hundred times a batch of 20,000 events, and
     # each time the writing session stops to write WAL itself; at 64 MB a batch costs a fifth less
     "wal_buffers": "64MB",
+    # the default 128 MB holds less than a million readings with their indexes: draining a backlog of
+    # millions then reads index pages back from the operating system for every batch
+    "shared_buffers": "512MB",
 }
 
 
