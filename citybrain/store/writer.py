@@ -1,12 +1,12 @@
 """The batch writer: one COPY per batch, idempotent, in two steps so two batches can overlap.
 
 ``stage`` (step 1) COPYs the rows into a session-local staging table and
-moves them into the target with ``ON CONFLICT DO NOTHING`` on (event_id,
-event_time), so a replayed batch adds nothing; the rows it really inserted
-are kept in a second temporary table, ``fresh``. A row the database refuses
-costs only itself (the batch is retried row by row under savepoints).
-Step 1 touches only the batch's own new rows, so two transactions can run it
-at the same time: the larger half of the work.
+inserts into the target those whose (event_id, event_time) is not stored
+yet, once each, so a replayed batch adds nothing; the rows it really
+inserted are kept in a second temporary table, ``fresh``. A row the database
+refuses costs only itself (the batch is retried row by row under
+savepoints). Step 1 touches only the batch's own new rows, so it runs while
+another batch is in step 2: the larger half of the work.
 
 ``apply`` (step 2) does everything that reads or updates rows shared between
 batches, under one transaction-level advisory lock (``lock_apply``): the
@@ -211,15 +211,17 @@ TABLES: dict[str, TableSpec] = {spec.topic: spec for spec in (READINGS, CAMERA_S
 
 
 @dataclass
-class WriteResult:
+class Staged:
+    """What step 1 did with a batch's rows (indexes into the batch)."""
+
     inserted: int = 0
+    conflicts: list[int] = field(default_factory=list)  # same (event_id, event_time), other payload
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index, why the database refused it)
+
+
+@dataclass
+class WriteResult(Staged):
     late: int = 0  # inserted rows whose risk window was already final
-    conflicts: list[int] = field(
-        default_factory=list
-    )  # index in batch: same (event_id, event_time), other payload
-    rejected: list[tuple[int, str]] = field(
-        default_factory=list
-    )  # (index in batch, why the database refused it)
 
 
 APPLY_LOCK = 0x63627770  # advisory lock of the writers' step 2, in every session of every worker
@@ -228,15 +230,6 @@ APPLY_LOCK = 0x63627770  # advisory lock of the writers' step 2, in every sessio
 def lock_apply(conn: psycopg.Connection) -> None:
     """Wait for, then hold until the transaction ends, the writers' step 2 (see the module docstring)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
-
-
-@dataclass
-class Staged:
-    """What step 1 did with a batch's rows (indexes into the batch)."""
-
-    inserted: int = 0
-    conflicts: list[int] = field(default_factory=list)  # same (event_id, event_time), other payload
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index, why the database refused it)
 
 
 class BatchWriter:
@@ -266,8 +259,9 @@ class BatchWriter:
         self._truncate = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(truncate))
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
         self._copy = sql.SQL("COPY {} (seq, {}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
-        self._types = ["int4", *self._column_types(conn, spec)]
-        target_cols = sql.SQL(", ").join(map(sql.Identifier, self._target_columns(conn, spec)))
+        types = self._target_columns(conn, spec)  # name → type, in the table's order
+        self._types = ["int4", *(types[c] for c in spec.columns)]
+        target_cols = sql.SQL(", ").join(map(sql.Identifier, types))
         # the rows are new unless stored already: a plain insert of those, once each (a replay, or a
         # producer's retry in the same batch, adds nothing); ON CONFLICT's speculative insertion costs a
         # third more, so it is kept for when a batch being stored beside this one holds the same event
@@ -343,26 +337,14 @@ class BatchWriter:
         )
 
     @staticmethod
-    def _column_types(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
-        found = dict(
+    def _target_columns(conn: psycopg.Connection, spec: TableSpec) -> dict[str, str]:
+        return dict(
             conn.execute(
                 "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
-                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                 (spec.name,),
             ).fetchall()
         )
-        return [found[c] for c in spec.columns]
-
-    @staticmethod
-    def _target_columns(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
-        return [
-            name
-            for (name,) in conn.execute(
-                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-                " AND NOT attisdropped ORDER BY attnum",
-                (spec.name,),
-            )
-        ]
 
     def _copy_rows(self, cur: psycopg.Cursor, rows: Sequence[tuple], first: int) -> None:
         with cur.copy(self._copy) as copy:
@@ -405,7 +387,7 @@ class BatchWriter:
     def apply(self, staged: Staged, now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
         """Step 2, inside the caller's transaction and under ``lock_apply``: rollups, bookkeeping, the fold
         of the staged rows into current state and what needs that state."""
-        result = WriteResult(staged.inserted, 0, staged.conflicts, staged.rejected)
+        result = WriteResult(staged.inserted, staged.conflicts, staged.rejected)
         cur = self.conn.cursor()
         if staged.inserted:
             params = {

@@ -112,7 +112,9 @@ class DurableSink:
         self.max_payload = max_payload
         self.first_backoff_s = first_backoff_s
         self._lanes = [_Lane(database_url, tables) for _ in range(LANES)]
-        self._free: asyncio.Queue[_Lane] | None = None
+        self._free: asyncio.Queue[_Lane] = asyncio.Queue()
+        for lane in self._lanes:
+            self._free.put_nowait(lane)
         self._turns = _Turns()
 
     def write_once(
@@ -156,10 +158,6 @@ class DurableSink:
         """Store one batch on a free lane (waits for one), retrying it through an outage. Batches must be
         handed over in the order they were fetched."""
         turn = self._turns.ticket()
-        if self._free is None:
-            self._free = asyncio.Queue()
-            for lane in self._lanes:
-                self._free.put_nowait(lane)
         lane = await self._free.get()
         try:
             return await self._write(lane, parts, now, late_cutoff, turn)
