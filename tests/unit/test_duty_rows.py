@@ -1,12 +1,19 @@
 """The duty console's pure parts: queue order, filters, titles in the UI language, escalation
-countdowns, and how long a throttled sign-in waits."""
+countdowns, how long a throttled sign-in waits, and refreshes that change nothing sending nothing."""
 
 from datetime import UTC, datetime, timedelta
 
+import dash
 import pytest
 
 from citybrain.dashboard import auth
-from citybrain.dashboard.components.alert_table import alert_title, filter_rows, next_escalation, queue_rows
+from citybrain.dashboard.components.alert_table import (
+    alert_title,
+    filter_rows,
+    next_escalation,
+    queue_rows,
+    unless_unchanged,
+)
 from citybrain.dashboard.context import Context
 from citybrain.settings import Settings
 
@@ -119,3 +126,12 @@ def test_only_local_paths_are_followed_after_sign_in():
     assert auth._safe_next("/duty?lang=en") == "/duty?lang=en"
     for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)", "/logout", None, ""):
         assert auth._safe_next(target) == "/"
+
+
+def test_a_refresh_with_the_same_rows_sends_nothing_to_the_grid():
+    rows = [{"id": 1, "title": "积水"}, {"id": 2, "title": "离线"}]
+    sent, seen = unless_unchanged(rows, None)
+    assert sent == rows and isinstance(seen, str)
+    assert unless_unchanged([dict(r) for r in rows], seen) == (dash.no_update, dash.no_update)
+    changed, seen2 = unless_unchanged(rows[:1], seen)
+    assert changed == rows[:1] and seen2 != seen

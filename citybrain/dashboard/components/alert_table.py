@@ -9,9 +9,12 @@ refreshes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+import dash
 import dash_ag_grid as dag
 
 from citybrain.alerts.engine import MAX_ESCALATION
@@ -27,6 +30,21 @@ GRID_THEME = (
     " selectedRowBackgroundColor: '#1d4f7a', rowHeight: 'calc(var(--grid-font) * 2.2)',"
     " headerHeight: 'calc(var(--grid-font) * 2.2)'})"
 )
+
+
+def unless_unchanged(rows: list[dict], seen: str | None) -> tuple[list[dict] | object, str | object]:
+    """``(rows, digest)`` to send to a grid and its digest store, or ``no_update`` for both when a refresh
+    found the same rows as the grid shows.
+
+    A grid that is sent new rows re-applies the selection the server knows and ignores clicks meanwhile
+    (dash-ag-grid pauses selection events while it does), so an officer's click that lands as a refresh
+    arrives could be lost; a refresh that changes nothing sends nothing and leaves the grid alone.
+    """
+    text = json.dumps(rows, sort_keys=True, default=str)
+    digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    if digest == seen:
+        return dash.no_update, dash.no_update
+    return rows, digest
 
 
 def _ms(moment: datetime | None) -> int | None:

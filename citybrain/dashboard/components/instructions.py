@@ -21,7 +21,7 @@ from citybrain.accounts import DUTY_ACTORS, DUTY_READERS
 from citybrain.alerts.instructions import INSTRUCTORS
 from citybrain.alerts.service import AlertError, Conflict
 from citybrain.dashboard import auth
-from citybrain.dashboard.components.alert_table import GRID_THEME
+from citybrain.dashboard.components.alert_table import GRID_THEME, unless_unchanged
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import t
 from citybrain.store import instructions as instruction_store
@@ -31,6 +31,7 @@ SUMMARY = "duty-instructions-summary"
 FOR_ALERT = "duty-alert-instructions"
 MESSAGE = "duty-instr-message"
 CHANGED = "duty-instr-changed"
+SEEN = "duty-instr-seen"  # a digest of the rows the grid shows
 BODY, UNIT, HOURS = "duty-instr-body", "duty-instr-unit", "duty-instr-hours"
 ON_ALERT, ON_CASE = "duty-instr-on-alert", "duty-instr-on-case"
 NOTE, DONE = "duty-instr-note", "duty-instr-done"
@@ -163,6 +164,7 @@ def panel(lang: str) -> html.Section:
         className="instructions-panel",
         children=[
             dcc.Store(id=CHANGED),
+            dcc.Store(id=SEEN),
             html.Div(
                 className="instr-head",
                 children=[
@@ -237,11 +239,13 @@ def register(queue: str, cases: str, tick: str, district: str) -> None:
         DUTY_READERS,
         Output(GRID, "rowData"),
         Output(SUMMARY, "children"),
+        Output(SEEN, "data"),
         Input(tick, "n_intervals"),
         Input(CHANGED, "data"),
         Input(district, "value"),
+        State(SEEN, "data"),
     )
-    def refresh(_n, _changed_data, only):
+    def refresh(_n, _changed_data, only, seen):
         ctx = context()
         lang = auth.current_lang()
         rows = ctx.sources.instructions.read().value or []
@@ -251,7 +255,8 @@ def register(queue: str, cases: str, tick: str, district: str) -> None:
         summary = t("instr_summary", lang).format(**counts)
         if only:
             summary = f"{ctx.district_name(only, lang)} · {summary}"
-        return grid_rows(rows, ctx, lang, _names(ctx)), f" {summary}"
+        shown, seen = unless_unchanged(grid_rows(rows, ctx, lang, _names(ctx)), seen)
+        return shown, f" {summary}", seen
 
     @auth.secure_callback(
         DUTY_READERS,

@@ -17,7 +17,13 @@ from citybrain.accounts import DUTY_ACTORS, DUTY_READERS, Role
 from citybrain.alerts.service import AlertError, Conflict
 from citybrain.dashboard import auth, shell
 from citybrain.dashboard.components import instructions as instr
-from citybrain.dashboard.components.alert_table import GRID_THEME, alert_grid, filter_rows, queue_rows
+from citybrain.dashboard.components.alert_table import (
+    GRID_THEME,
+    alert_grid,
+    filter_rows,
+    queue_rows,
+    unless_unchanged,
+)
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import STRINGS, action_name, hotspot_group, t
 from citybrain.store import duty as duty_store
@@ -28,6 +34,7 @@ QUEUE = "duty-queue"
 QUEUE_COUNT = "duty-queue-count"
 CASES = "duty-cases"
 CASES_SUMMARY = "duty-cases-summary"
+QUEUE_SEEN, CASES_SEEN = "duty-queue-seen", "duty-cases-seen"  # digests of the rows each grid shows
 F_DISTRICT, F_SEVERITY, F_STATE, F_FLAGS = (
     "duty-f-district",
     "duty-f-severity",
@@ -227,6 +234,8 @@ def layout(**_query) -> html.Div:
             dcc.Store(id=DONE),
             dcc.Store(id=ALARM_IDS),
             dcc.Store(id=GRID_TICK),
+            dcc.Store(id=QUEUE_SEEN),
+            dcc.Store(id=CASES_SEEN),
             html.Audio(id=AUDIO, src=dash.get_asset_url("alarm.wav"), loop=True, preload="auto"),
             html.Div(
                 id=ALARM,
@@ -306,14 +315,18 @@ def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:
     Output(ALARM_IDS, "data"),
     Output(CASES, "rowData"),
     Output(CASES_SUMMARY, "children"),
+    Output(QUEUE_SEEN, "data"),
+    Output(CASES_SEEN, "data"),
     Input(TICK, "n_intervals"),
     Input(DONE, "data"),
     Input(F_DISTRICT, "value"),
     Input(F_SEVERITY, "value"),
     Input(F_STATE, "value"),
     Input(F_FLAGS, "value"),
+    State(QUEUE_SEEN, "data"),
+    State(CASES_SEEN, "data"),
 )
-def refresh(_n, _done, district, severity, state, flags):
+def refresh(_n, _done, district, severity, state, flags, queue_seen, cases_seen):
     ctx = context()
     lang = auth.current_lang()
     alerts = ctx.sources.alerts.read().value or []
@@ -322,6 +335,7 @@ def refresh(_n, _done, district, severity, state, flags):
     shown = filter_rows(
         rows, district, severity, state, "mine" in flags, "muted" in flags, current_user.username
     )
+    count = f"{len(shown)} / {len(rows)}"
     alarm = sorted(
         r["id"]
         for r in rows
@@ -334,7 +348,9 @@ def refresh(_n, _done, district, severity, state, flags):
     summary = t("cases_summary", lang).format(
         open=cases["open"], emergencies=cases["emergencies"], overdue=cases["overdue"]
     )
-    return shown, f" {len(shown)} / {len(rows)}", alarm, _case_rows(cases, ctx, lang), f" {summary}"
+    shown, queue_seen = unless_unchanged(shown, queue_seen)
+    case_rows, cases_seen = unless_unchanged(_case_rows(cases, ctx, lang), cases_seen)
+    return shown, f" {count}", alarm, case_rows, f" {summary}", queue_seen, cases_seen
 
 
 @auth.secure_callback(
