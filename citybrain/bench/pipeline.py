@@ -3,7 +3,8 @@
 Raw limits: how fast kafka-python can produce the events, how fast a bare
 consumer can read them back (aiokafka, no processing), and how fast a bare
 COPY writes the same rows. Then the real worker draining a backlog of each
-input topic (timed from partition assignment to the last row stored), a
+input topic (timed from partition assignment to the last row stored and
+its offset committed), a
 minimal reference consumer and two workers on the same readings backlog,
 event-to-database latency at Chengdu's live load and at ten times it, and
 the worker's peak memory.
@@ -12,6 +13,7 @@ the worker's peak memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import statistics
@@ -19,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from citybrain.bench.wall_latency import flood_to_wall
 from citybrain.events import SENSOR_SPECS, CameraStatus, CaseEvent, IoTReading, SensorKind, Topic
 from citybrain.geo.city import City
 from citybrain.geo.registry import Devices, build_registry
-from citybrain.lag import INPUT_TOPICS
+from citybrain.lag import INPUT_TOPICS, LagProbe, ingest_group
 from citybrain.runtime import broker
 from citybrain.runtime.supervisor import Supervisor, stop_process_group
 from citybrain.settings import Settings
@@ -43,6 +45,9 @@ from citybrain.sim import city_sim
 from citybrain.sim.city_sim import BASELINE, CitySimulator  # BASELINE: a healthy city's levels
 from citybrain.sim.publish import BatchPublisher
 from citybrain.store.registry import seed_city
+from citybrain.store.writer import TABLES
+
+TABLES_TO_TOPICS = {spec.name: topic for topic, spec in TABLES.items()}
 
 LATENCY_RATES = (2_000, 20_000)  # events/s: Chengdu's live load, and ten times it
 LATENCY_SECONDS = 5
@@ -176,8 +181,11 @@ def held_partitions(log: Path) -> frozenset[str] | None:
 class Workers:
     """Worker processes of one run, their peak memory, and the moment they can consume."""
 
-    def __init__(self, start: Callable[[str, str], tuple[object, Path]], partitions: int) -> None:
+    def __init__(
+        self, start: Callable[[str, str], tuple[object, Path]], partitions: int, bootstrap: str
+    ) -> None:
         self.start_one = start
+        self.bootstrap = bootstrap
         self.all_partitions = len(INPUT_TOPICS) * partitions
         self.procs: list = []
         self.peak_rss = 0
@@ -219,6 +227,23 @@ class Workers:
             time.sleep(0.02)
         return time.perf_counter()
 
+    def wait_for_commits(self, group: str, tables: Iterable[str], timeout_s: float = 900.0) -> None:
+        """Until the workers' group has committed every offset of the tables' topics (a worker commits a
+        batch's offsets once its transaction has committed). Three small broker requests a poll, where
+        counting the rows every few milliseconds would take a quarter of a core from the database being
+        measured."""
+        topics = tuple(TABLES_TO_TOPICS[table] for table in tables)
+        probe = LagProbe(self.bootstrap, ingest_group(group), topics)
+        started = time.perf_counter()
+        try:
+            while any(p.lag for p in probe.read()):
+                self.check()
+                if time.perf_counter() - started > timeout_s:
+                    raise RuntimeError(f"the workers did not commit {', '.join(topics)} in {timeout_s:.0f} s")
+                time.sleep(0.02)
+        finally:
+            probe.close()
+
     def stop(self) -> None:
         for proc in self.procs:
             stop_process_group(proc, grace_s=5)
@@ -227,8 +252,9 @@ class Workers:
 
 def drain(workers: Workers, url: str, group: str, expected: dict[str, int], count: int = 1) -> float:
     """Events/s for ``count`` fresh workers to store a backlog (table → the rows it must reach), from the
-    moment they hold their partitions."""
+    moment they hold their partitions to the moment the rows are counted (after the commits are seen)."""
     ready = workers.start(url, group, count)
+    workers.wait_for_commits(group, expected)
     done = max(workers.wait_for_rows(url, table, n) for table, n in expected.items())
     workers.stop()
     return sum(expected.values()) / (done - ready)
@@ -248,6 +274,7 @@ def latency(
     before = count_rows(url)
     messages = [(key.encode(), value) for key, value in readings(sensors, int(rate * seconds), at=STAMP)]
     offered = asyncio.run(_offer(bootstrap, messages, rate))
+    workers.wait_for_commits(group, ["readings"])
     workers.wait_for_rows(url, "readings", before + len(messages))
     workers.stop()
     with psycopg.connect(url) as conn:
@@ -391,7 +418,7 @@ def run(
     url, ref_url, pair_url = urls
     for each in urls:
         running_city(each)
-    workers = Workers(start_worker, partitions)
+    workers = Workers(start_worker, partitions, bootstrap)
     rate: dict[str, float] = {}
     try:
         # raw limits, on the readings backlog the worker drains next
@@ -494,6 +521,9 @@ def run(
 
 def run_standalone(settings: Settings, n: int, echo: Callable[[str], None] = print, **options) -> dict:
     """``run`` on a broker of its own and three scratch databases seeded with the configured city."""
+    # this process is starved of CPU on purpose while workers drain: its admin client's "a task blocked the
+    # event loop" warnings would say nothing about the system measured
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     city = City.load(settings.config_dir)
     cameras, sensors = build_registry(city, settings.cameras, settings.sensors, settings.seed)
     with (
