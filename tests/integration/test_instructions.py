@@ -18,7 +18,7 @@ def add_case(url, case_id="12345-00042", district="510104"):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO cases (case_id, district, category, urgency, status, deadline, opened_at,"
-            " last_event_time) VALUES (%s, %s, 'road', 'normal', 'created', %s, %s, %s)",
+            " last_event_time) VALUES (%s, %s, 'traffic', 'normal', 'created', %s, %s, %s)",
             (case_id, district, now + timedelta(hours=4), now, now),
         )
     return case_id

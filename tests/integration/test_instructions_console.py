@@ -44,7 +44,9 @@ def test_a_leader_instruction_appears_on_the_console_and_an_officer_completes_it
     leader.wait_for_function(
         "document.querySelector('#duty-history')?.innerText.includes('领导批示')", timeout=10_000
     )
-    leader.locator(f"{CASE_ROW}[row-id='{case_id}']").click()
+    case_row = leader.locator(f"{CASE_ROW}[row-id='{case_id}']")
+    assert "交通出行" in case_row.inner_text()  # the category by its name, not its key
+    case_row.click()
     leader.fill("#duty-instr-body", "当日内回复市民并反馈")
     leader.fill("#duty-instr-unit", "锦江区城管局")
     leader.click("#duty-instr-on-case")

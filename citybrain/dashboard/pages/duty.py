@@ -25,7 +25,7 @@ from citybrain.dashboard.components.alert_table import (
     unless_unchanged,
 )
 from citybrain.dashboard.context import Context, context
-from citybrain.dashboard.i18n import STRINGS, action_name, hotspot_group, t
+from citybrain.dashboard.i18n import STRINGS, action_name, category_name, hotspot_group, t
 from citybrain.store import duty as duty_store
 
 TICK = "duty-tick"
@@ -297,7 +297,7 @@ def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:
         {
             "case_id": c["case_id"],
             "district": ctx.district_name(c["district"], lang),
-            "category": c["category"],
+            "category": category_name(c["category"], lang),
             "urgency": c["urgency"],
             "urgency_label": t(f"urgency_{c['urgency']}", lang),
             "assignee": c["assignee"] or "",
