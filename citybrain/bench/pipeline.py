@@ -4,10 +4,9 @@ Raw limits: how fast kafka-python can produce the events, how fast a bare
 consumer can read them back (aiokafka, no processing), and how fast a bare
 COPY writes the same rows. Then the real worker draining a backlog of each
 input topic (timed from partition assignment to the last row stored and
-its offset committed), a
-minimal reference consumer and two workers on the same readings backlog,
-event-to-database latency at Chengdu's live load and at ten times it, and
-the worker's peak memory.
+its offset committed), a minimal reference consumer and two workers on the
+same readings backlog, event-to-database latency at Chengdu's live load and
+at ten times it, and the worker's peak memory.
 """
 
 from __future__ import annotations
