@@ -1,0 +1,3 @@
+-- On TimescaleDB the raw tables keep their keys (see the plain variant): each
+-- chunk has its own indexes, already bounded by time, and the keys of
+-- compressed chunks cannot be changed in place. Nothing to do.
