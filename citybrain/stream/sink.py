@@ -77,32 +77,35 @@ class _Lane:
 
 
 class _Turns:
-    """Step 1 of the batches in the order they were fetched: a batch stages its rows only after the one
-    before it has (its rows are then in the table, uncommitted, and a reuse of their ids waits for them).
-    A batch whose transaction fails (an outage) takes its turn back, so it stages again before those after
-    it that have not staged yet."""
+    """Step 1 of the batches in the order they were fetched: a batch stages its rows only once every batch
+    fetched before it has (their rows are then in the table, uncommitted, and a reuse of their ids waits for
+    them). A batch whose transaction fails (an outage) takes its turn back, so it stages again before those
+    after it that have not staged yet — whatever the batches beside it did meanwhile: the turns are the set
+    of tickets still to stage, not a counter a late step back could leave behind a finished batch."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._issued = 0
-        self._next = 0
+        self._to_stage: set[int] = set()  # at most a few: the batches in flight
 
     def ticket(self) -> int:
-        self._issued += 1
-        return self._issued - 1
+        with self._changed:
+            self._issued += 1
+            self._to_stage.add(self._issued - 1)
+            return self._issued - 1
 
     def wait(self, ticket: int) -> None:
         with self._changed:
-            self._changed.wait_for(lambda: self._next >= ticket)
+            self._changed.wait_for(lambda: all(t >= ticket for t in self._to_stage))
 
     def done(self, ticket: int) -> None:
         with self._changed:
-            self._next = max(self._next, ticket + 1)
+            self._to_stage.discard(ticket)
             self._changed.notify_all()
 
     def again(self, ticket: int) -> None:
         with self._changed:
-            self._next = min(self._next, ticket)
+            self._to_stage.add(ticket)
 
 
 class DurableSink:
