@@ -228,7 +228,7 @@ class Workers:
 
     def wait_for_commits(self, group: str, tables: Iterable[str], timeout_s: float = 900.0) -> None:
         """Until the workers' group has committed every offset of the tables' topics (a worker commits a
-        batch's offsets once its transaction has committed). Three small broker requests a poll, where
+        batch's offsets once its transaction has committed). A few small broker requests a poll, where
         counting the rows every few milliseconds would take a quarter of a core from the database being
         measured."""
         topics = tuple(TABLES_TO_TOPICS[table] for table in tables)
