@@ -46,12 +46,12 @@ UNIT_KEY = "coalesce(e.assignee, c.assignee)"
 # Before its fold the batch writer notes when each case of the rows it inserted was first handled
 # (``handled_before``, a temporary table of the cases handled already): a handling event counts only if it
 # is earlier than that, so a second report of a resolution (another event id, the same moment) is not a
-# second handling. (table, its columns, the SELECT over the batch's inserted rows ``fresh`` that fills it)
+# second handling. (table, its columns, the SELECT over the batch's inserted rows ``stage`` that fills it)
 HANDLED_BEFORE = (
     "handled_before",
     "case_id text PRIMARY KEY, at timestamptz NOT NULL",
     "SELECT c.case_id, LEAST(c.resolved_at, c.closed_at) FROM cases c"
-    " WHERE c.case_id IN (SELECT case_id FROM fresh)"
+    " WHERE c.case_id IN (SELECT case_id FROM stage)"
     " AND (c.resolved_at IS NOT NULL OR c.closed_at IS NOT NULL)",
 )
 _NEW_HANDLING = "(h.at IS NULL OR e.event_time < h.at)"

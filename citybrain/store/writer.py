@@ -1,12 +1,16 @@
 """The batch writer: one COPY per batch, idempotent, in two steps so two batches can overlap.
 
 ``stage`` (step 1) COPYs the rows into a session-local staging table and
-inserts into the target those whose (event_id, event_time) is not stored
-yet, once each, so a replayed batch adds nothing; the rows it really
-inserted are kept in a second temporary table, ``fresh``. A row the database
-refuses costs only itself (the batch is retried row by row under
-savepoints). Step 1 touches only the batch's own new rows, so it runs while
-another batch is in step 2: the larger half of the work.
+inserts them into the target. Usually every row is new, and one plain
+INSERT in key order does it; when one is stored already (a replayed batch,
+a producer's retry) that INSERT fails on the key and the batch takes the
+careful way instead: only the rows whose (event_id, event_time) is not
+stored yet, once each, so a replay adds nothing, and the rows it really
+inserted replace the staging table's. Either way, after step 1 the staging
+table holds exactly the rows the batch inserted. A row the database refuses
+costs only itself (the batch is retried row by row under savepoints). Step 1
+touches only the batch's own new rows, so it runs while another batch is in
+step 2: the larger half of the work.
 
 ``apply`` (step 2) does everything that reads or updates rows shared between
 batches, under one transaction-level advisory lock (``lock_apply``): the
@@ -70,12 +74,12 @@ class TableSpec:
     topic: str
     columns: tuple[str, ...]
     rollup: Rollup
-    fold: str | None = None  # SQL run after the insert, reading the staging table `stage`
-    # SQL run after the fold, reading `fresh`: the rows this batch really inserted (rollups that need the
-    # folded current state, such as a case's deadline and assignee)
+    # SQL of step 2, reading `stage` (the rows this batch inserted): the fold into current state, then what
+    # needs the folded state (rollups by a case's deadline and assignee)
+    fold: str | None = None
     after_fold: tuple[str, ...] = ()
     # state the after_fold statements need as it was before the fold: (temporary table, its columns, the
-    # SELECT over `fresh` that fills it in step 2's first statement)
+    # SELECT over `stage` that fills it in step 2's first statement)
     before_fold: tuple[str, str, str] | None = None
 
     @property
@@ -200,7 +204,7 @@ CASE_EVENTS = TableSpec(
     fold=CASE_FOLD,
     # per district and category, and per handling unit: on-time needs the case's deadline and a unit its
     # assignee, both from earlier events (store/leader.py, migration 016)
-    after_fold=case_rollup_upserts("fresh"),
+    after_fold=case_rollup_upserts("stage"),
     before_fold=HANDLED_BEFORE,
 )
 
@@ -262,11 +266,14 @@ class BatchWriter:
         types = self._target_columns(conn, spec)  # name → type, in the table's order
         self._types = ["int4", *(types[c] for c in spec.columns)]
         target_cols = sql.SQL(", ").join(map(sql.Identifier, types))
-        # the rows are new unless stored already: a plain insert of those, once each (a replay, or a
-        # producer's retry in the same batch, adds nothing); ON CONFLICT's speculative insertion costs a
-        # third more, so it is kept for when a batch being stored beside this one holds the same event.
-        # Inserted in key order (time first, migration 023): each row lands beside the previous one in the
-        # key's index and the table (a tenth less time than in event id order)
+        # usually every row of a batch is new: one plain insert in key order (time first, migration 023),
+        # each row beside the previous one in the key's index and the table. Otherwise only the rows not
+        # stored yet, once each (a replay, or a producer's retry in the same batch, adds nothing), noted
+        # in ``fresh``; ON CONFLICT's speculative insertion costs a third more, so it is kept for when a
+        # batch being stored beside this one holds the same event.
+        self._insert_all = sql.SQL(
+            "INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} ORDER BY event_time, event_id"
+        ).format(target=target, cols=cols, stage=stage)
         insert = sql.SQL(
             "WITH ins AS (INSERT INTO {target} ({cols}) {rows} RETURNING *)"
             " INSERT INTO {fresh} ({all}) SELECT * FROM ins"
@@ -278,13 +285,17 @@ class BatchWriter:
             " ORDER BY event_time, event_id, seq"
         ).format(cols=cols, stage=stage, target=target)
         every_row = sql.SQL("SELECT {cols} FROM {stage} {where} ON CONFLICT DO NOTHING")
-        self._insert = insert.format(rows=new_rows, **parts)
+        self._insert_new = insert.format(rows=new_rows, **parts)
         self._insert_safe = insert.format(
             rows=every_row.format(cols=cols, stage=stage, where=sql.SQL("")), **parts
         )
         self._insert_one = insert.format(
             rows=every_row.format(cols=cols, stage=stage, where=sql.SQL("WHERE seq = %s")), **parts
         )
+        self._keep_inserted = [
+            sql.SQL("TRUNCATE {}").format(stage),
+            sql.SQL("INSERT INTO {} ({}) SELECT * FROM {}").format(stage, target_cols, fresh),
+        ]
         payload = [sql.Identifier(c) for c in spec.columns[2:]]
         self._conflicts = sql.SQL(
             "SELECT s.seq FROM {stage} s"
@@ -296,20 +307,15 @@ class BatchWriter:
             s=sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in payload),
             t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload),
         )
-        self._drop = sql.SQL("DELETE FROM {} WHERE seq = ANY(%s)").format(stage)
-        self._account = self._account_statement(conn, spec, fresh)
-        self._fold = (
-            sql.SQL(spec.fold.replace("FROM stage", "FROM {stage}")).format(stage=stage)
-            if spec.fold
-            else None
-        )
-        self._after_fold = [
-            sql.SQL(q.replace("FROM fresh", "FROM {fresh}")).format(fresh=fresh) for q in spec.after_fold
+        self._account = self._account_statement(conn, spec, stage)
+        self._fold_and_after = [
+            sql.SQL(q.replace("FROM stage", "FROM {stage}")).format(stage=stage)
+            for q in ([spec.fold] if spec.fold else []) + list(spec.after_fold)
         ]
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
     @staticmethod
-    def _account_statement(conn: psycopg.Connection, spec: TableSpec, fresh: sql.Identifier) -> sql.Composed:
+    def _account_statement(conn: psycopg.Connection, spec: TableSpec, stage: sql.Identifier) -> sql.Composed:
         """Step 2's one statement over the rows step 1 inserted: late arrivals (in the same statement, so a
         replayed batch counts nothing twice), the bookkeeping, the state kept from before the fold and the
         rollups; it returns how many of the rows were late."""
@@ -318,24 +324,24 @@ class BatchWriter:
             " SELECT %(bucket)s, %(table)s, district, count(*) FROM {} WHERE event_time < %(cutoff)s"
             " GROUP BY district ON CONFLICT (topic, district, bucket)"
             " DO UPDATE SET n = late_events.n + EXCLUDED.n)"
-        ).format(fresh)
+        ).format(stage)
         mode = storage_mode(conn)
-        ctes = [late, *batch_ctes(spec.name, mode, spec.fresh)]
+        ctes = [late, *batch_ctes(spec.name, mode, spec.stage)]
         if spec.before_fold:  # read before the fold, in this statement's snapshot
             before, _, select = spec.before_fold
-            select = select.replace("FROM fresh", "FROM {fresh}")
+            select = select.replace("FROM stage", "FROM {stage}")
             ctes.append(
                 sql.SQL(f"before AS (INSERT INTO {{before}} {select})").format(
-                    before=sql.Identifier(before), fresh=fresh
+                    before=sql.Identifier(before), stage=stage
                 )
             )
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
             ctes += [
-                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, spec.fresh)})")
+                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, spec.stage)})")
                 for res in RESOLUTIONS
             ]
         return sql.SQL("WITH {} SELECT count(*) FILTER (WHERE event_time < %(cutoff)s) FROM {}").format(
-            sql.SQL(", ").join(ctes), fresh
+            sql.SQL(", ").join(ctes), stage
         )
 
     @staticmethod
@@ -355,8 +361,8 @@ class BatchWriter:
                 copy.write_row((seq, *row))
 
     def stage(self, rows: Sequence[tuple]) -> Staged:
-        """Step 1, inside the caller's transaction: insert the rows that are new; a row the database
-        refuses costs only itself."""
+        """Step 1, inside the caller's transaction: insert the rows that are new, and leave exactly those in
+        the staging table; a row the database refuses costs only itself."""
         out = Staged()
         cur = self.conn.cursor()
         cur.execute(self._truncate)
@@ -367,7 +373,13 @@ class BatchWriter:
                 self._copy_rows(cur, rows, 0)
             try:
                 with self.conn.transaction():
-                    out.inserted = cur.execute(self._insert).rowcount
+                    out.inserted = cur.execute(self._insert_all).rowcount
+                return out
+            except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch
+                pass
+            try:
+                with self.conn.transaction():
+                    out.inserted = cur.execute(self._insert_new).rowcount
             except psycopg.errors.UniqueViolation:  # stored meanwhile by the batch beside this one
                 with self.conn.transaction():
                     out.inserted = cur.execute(self._insert_safe).rowcount
@@ -382,27 +394,25 @@ class BatchWriter:
                     out.rejected.append((index, str(exc).strip().splitlines()[0]))
         if out.inserted < len(rows) - len(out.rejected):  # a replay, or the same key with other content
             out.conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
-            if out.conflicts:
-                cur.execute(self._drop, (out.conflicts,))
+        for statement in self._keep_inserted:
+            cur.execute(statement)
         return out
 
     def apply(self, staged: Staged, now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
         """Step 2, inside the caller's transaction and under ``lock_apply``: rollups, bookkeeping, the fold
-        of the staged rows into current state and what needs that state."""
+        of the inserted rows into current state and what needs that state."""
         result = WriteResult(staged.inserted, staged.conflicts, staged.rejected)
+        if not staged.inserted:  # a replay: its rollups and fold were committed with it
+            return result
         cur = self.conn.cursor()
-        if staged.inserted:
-            params = {
-                "bucket": now.replace(second=0, microsecond=0),
-                "table": self.spec.topic,
-                "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC),
-            }
-            (result.late,) = cur.execute(self._account, params).fetchone()
-        if self._fold is not None:  # replayed rows fold again, harmlessly: a fold keeps the newest
-            cur.execute(self._fold)
-        if staged.inserted:
-            for statement in self._after_fold:
-                cur.execute(statement)
+        params = {
+            "bucket": now.replace(second=0, microsecond=0),
+            "table": self.spec.topic,
+            "cutoff": late_cutoff or datetime.min.replace(tzinfo=UTC),
+        }
+        (result.late,) = cur.execute(self._account, params).fetchone()
+        for statement in self._fold_and_after:
+            cur.execute(statement)
         return result
 
     def write(
