@@ -46,13 +46,15 @@ UNIT_KEY = "coalesce(e.assignee, c.assignee)"
 # Before its fold the batch writer notes when each case of the rows it inserted was first handled
 # (``handled_before``, a temporary table of the cases handled already): a handling event counts only if it
 # is earlier than that, so a second report of a resolution (another event id, the same moment) is not a
-# second handling. (table, its columns, the SELECT over the batch's inserted rows ``stage`` that fills it)
+# second handling. (table, its columns, the SELECT that fills it from ``{folded}``, the batch's cases one
+# row each: one look-up by key each, whatever the planner guesses of a batch's size, never a scan of every
+# case there is)
 HANDLED_BEFORE = (
     "handled_before",
     "case_id text PRIMARY KEY, at timestamptz NOT NULL",
-    "SELECT c.case_id, LEAST(c.resolved_at, c.closed_at) FROM cases c"
-    " WHERE c.case_id IN (SELECT case_id FROM stage)"
-    " AND (c.resolved_at IS NOT NULL OR c.closed_at IS NOT NULL)",
+    "SELECT f.case_id, h.at FROM {folded} f CROSS JOIN LATERAL"
+    " (SELECT LEAST(c.resolved_at, c.closed_at) AS at FROM cases c WHERE c.case_id = f.case_id"
+    " AND (c.resolved_at IS NOT NULL OR c.closed_at IS NOT NULL) LIMIT 1) h",
 )
 _NEW_HANDLING = "(h.at IS NULL OR e.event_time < h.at)"
 
@@ -67,9 +69,10 @@ class CaseRollup:
     measures: dict[str, str]
     where: str = "TRUE"
 
-    def select(self, source: str, bucket: str, fresh: bool = False) -> str:
-        """Measures per (bucket, district, key) over the events of ``source`` (alias e) and their cases;
-        ``fresh``: the source is a batch's inserted rows, beside ``handled_before`` (see HANDLED_BEFORE)."""
+    def select(self, source: str, bucket: str, fresh: bool = False, cases: str = "cases") -> str:
+        """Measures per (bucket, district, key) over the events of ``source`` (alias e) and their cases (in
+        ``cases``); ``fresh``: the source is a batch's inserted rows, beside ``handled_before`` (see
+        HANDLED_BEFORE)."""
         aggs = ", ".join(
             f"{expr.replace(_HANDLED, f'{_HANDLED} AND {_NEW_HANDLING}') if fresh else expr} AS {col}"
             for col, expr in self.measures.items()
@@ -77,13 +80,14 @@ class CaseRollup:
         handled = f" LEFT JOIN {HANDLED_BEFORE[0]} h ON h.case_id = e.case_id" if fresh else ""
         return (
             f"SELECT {bucket} AS bucket, e.district, {self.key_expr} AS {self.key}, {aggs}"
-            f" FROM {source} e LEFT JOIN cases c ON c.case_id = e.case_id{handled}"
+            f" FROM {source} e LEFT JOIN {cases} c ON c.case_id = e.case_id{handled}"
             f" WHERE {self.where} GROUP BY 1, 2, 3"
         )
 
-    def upsert(self, source: str) -> str:
+    def upsert(self, source: str, cases: str) -> str:
         """Add the events of ``source`` to ``{name}_1h`` and ``{name}_1d`` (the batch writer, after its
-        fold): one join of the events with their cases, grouped by hour; the days are sums of those hours."""
+        fold): one join of the events with their cases (``cases``: the state of those cases after the fold),
+        grouped by hour; the days are sums of those hours."""
         cols = ", ".join(self.measures)
         conflict = f"ON CONFLICT ({self.key_first()}, bucket) DO UPDATE SET"
         merge_1h, merge_1d = (
@@ -91,7 +95,7 @@ class CaseRollup:
             for res in ("1h", "1d")
         )
         sums = ", ".join(f"sum({c})::bigint" for c in self.measures)
-        hourly = self.select(source, f"date_bin('1 hour', e.event_time, {ORIGIN})", fresh=True)
+        hourly = self.select(source, f"date_bin('1 hour', e.event_time, {ORIGIN})", fresh=True, cases=cases)
         return (
             f"WITH hourly AS MATERIALIZED ({hourly}),"
             f" h AS (INSERT INTO {self.name}_1h (bucket, district, {self.key}, {cols})"
@@ -115,9 +119,10 @@ CASE_UNITS = CaseRollup(
 )
 
 
-def case_rollup_upserts(source: str) -> tuple[str, ...]:
-    """What the batch writer runs after folding a batch of case events (``source``: the rows it inserted)."""
-    return tuple(r.upsert(source) for r in (CASE_KPIS, CASE_UNITS))
+def case_rollup_upserts(source: str, cases: str) -> tuple[str, ...]:
+    """What the batch writer runs after folding a batch of case events (``source``: the rows it inserted;
+    ``cases``: the state of their cases after the fold)."""
+    return tuple(r.upsert(source, cases) for r in (CASE_KPIS, CASE_UNITS))
 
 
 # --- periods as rollup spans -------------------------------------------------------------------------------

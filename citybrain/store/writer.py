@@ -69,14 +69,27 @@ class Rollup:
 
 
 @dataclass(frozen=True)
+class Fold:
+    """How a batch's inserted rows change current state (cameras, sensors, cases), in two parts.
+
+    ``reduce``, a SELECT over ``{stage}``, boils the batch down to one row per thing (its newest status,
+    its case fields) in step 1, beside another batch's step 2: it reads only the batch. ``apply``, reading
+    that result as ``{folded}``, merges it into the shared table in step 2. (``{stage}`` and ``{folded}``
+    name the writer's temporary tables in every statement of a spec.)"""
+
+    reduce: str
+    apply: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     topic: str
     columns: tuple[str, ...]
     rollup: Rollup
-    # SQL of step 2, reading `stage` (the rows this batch inserted): the fold into current state, then what
-    # needs the folded state (rollups by a case's deadline and assignee)
-    fold: str | None = None
+    fold: Fold | None = None
+    # SQL of step 2 after the fold, reading `stage` (the rows this batch inserted): what needs the folded
+    # state (rollups by a case's deadline and assignee)
     after_fold: tuple[str, ...] = ()
     # state the after_fold statements need as it was before the fold: (temporary table, its columns, the
     # SELECT over `stage` that fills it in step 2's first statement)
@@ -90,22 +103,32 @@ class TableSpec:
     def fresh(self) -> str:
         return f"fresh_{self.name}"
 
+    @property
+    def folded(self) -> str:
+        return f"folded_{self.name}"
 
-CAMERA_FOLD = """
+
+CAMERA_FOLD = Fold(
+    "SELECT DISTINCT ON (camera_id) camera_id, status, event_time"
+    " FROM {stage} ORDER BY camera_id, event_time DESC",
+    """
 UPDATE cameras c
    SET status = b.status,
        status_since = CASE WHEN c.status IS DISTINCT FROM b.status THEN b.event_time ELSE c.status_since END,
        status_time = b.event_time
-  FROM (SELECT DISTINCT ON (camera_id) camera_id, status, event_time
-          FROM stage ORDER BY camera_id, event_time DESC) b
+  FROM {folded} b
  WHERE c.camera_id = b.camera_id AND (c.status_time IS NULL OR b.event_time > c.status_time)
-"""
+""",
+)
 
-SENSOR_FOLD = """
+SENSOR_FOLD = Fold(
+    "SELECT device_id, max(event_time) AS last FROM {stage} GROUP BY device_id",
+    """
 UPDATE sensors s SET last_seen = b.last
-  FROM (SELECT device_id, max(event_time) AS last FROM stage GROUP BY device_id) b
+  FROM {folded} b
  WHERE s.device_id = b.device_id AND (s.last_seen IS NULL OR b.last > s.last_seen)
-"""
+""",
+)
 
 # Fields that follow the newest event; timestamps keep the earliest occurrence.
 _LATEST = ("district", "category", "urgency", "status")
@@ -114,7 +137,7 @@ _ORDER = (
     "event_time DESC, array_position(ARRAY['created','assigned','updated','resolved','closed'], type) DESC"
 )
 _LATEST_NON_NULL_AGGS = ", ".join(
-    f"(array_agg({c} ORDER BY {_ORDER}) FILTER (WHERE {c} IS NOT NULL))[1]" for c in _LATEST_NON_NULL
+    f"(array_agg({c} ORDER BY {_ORDER}) FILTER (WHERE {c} IS NOT NULL))[1] AS {c}" for c in _LATEST_NON_NULL
 )
 _SET_LATEST = ", ".join(
     f"{c} = CASE WHEN EXCLUDED.last_event_time >= cases.last_event_time THEN EXCLUDED.{c} ELSE cases.{c} END"
@@ -128,27 +151,38 @@ _SET_LATEST_NON_NULL = ", ".join(
 _SET_FIRST = ", ".join(
     f"{c} = LEAST(cases.{c}, EXCLUDED.{c})" for c in ("opened_at", "assigned_at", "resolved_at", "closed_at")
 )
-CASE_FOLD = f"""
-INSERT INTO cases (case_id, {", ".join(_LATEST + _LATEST_NON_NULL)},
-                   opened_at, assigned_at, resolved_at, closed_at, last_event_time)
+_CASE_COLUMNS = ", ".join(
+    ("case_id", *_LATEST, *_LATEST_NON_NULL, "opened_at", "assigned_at", "resolved_at", "closed_at")
+)
+CASE_FOLD = Fold(
+    f"""
 SELECT case_id,
-       (array_agg(district ORDER BY {_ORDER}))[1],
-       (array_agg(category ORDER BY {_ORDER}))[1],
-       (array_agg(urgency ORDER BY {_ORDER}))[1],
-       (array_agg(type ORDER BY {_ORDER}))[1],
+       (array_agg(district ORDER BY {_ORDER}))[1] AS district,
+       (array_agg(category ORDER BY {_ORDER}))[1] AS category,
+       (array_agg(urgency ORDER BY {_ORDER}))[1] AS urgency,
+       (array_agg(type ORDER BY {_ORDER}))[1] AS status,
        {_LATEST_NON_NULL_AGGS},
-       min(event_time) FILTER (WHERE type = 'created'),
-       min(event_time) FILTER (WHERE type = 'assigned'),
-       min(event_time) FILTER (WHERE type = 'resolved'),
-       min(event_time) FILTER (WHERE type = 'closed'),
-       max(event_time)
-  FROM stage GROUP BY case_id
+       min(event_time) FILTER (WHERE type = 'created') AS opened_at,
+       min(event_time) FILTER (WHERE type = 'assigned') AS assigned_at,
+       min(event_time) FILTER (WHERE type = 'resolved') AS resolved_at,
+       min(event_time) FILTER (WHERE type = 'closed') AS closed_at,
+       max(event_time) AS last_event_time
+  FROM {{stage}} GROUP BY case_id
+""",
+    f"""
+WITH merged AS (
+INSERT INTO cases ({_CASE_COLUMNS}, last_event_time)
+SELECT * FROM {{folded}}
 ON CONFLICT (case_id) DO UPDATE SET
   {_SET_LATEST},
   {_SET_LATEST_NON_NULL},
   {_SET_FIRST},
   last_event_time = GREATEST(cases.last_event_time, EXCLUDED.last_event_time)
-"""
+RETURNING {_CASE_COLUMNS}, last_event_time
+), emptied AS (DELETE FROM {{folded}})
+INSERT INTO {{folded}} SELECT * FROM merged
+""",
+)
 
 READINGS = TableSpec(
     "readings",
@@ -204,7 +238,7 @@ CASE_EVENTS = TableSpec(
     fold=CASE_FOLD,
     # per district and category, and per handling unit: on-time needs the case's deadline and a unit its
     # assignee, both from earlier events (store/leader.py, migration 016)
-    after_fold=case_rollup_upserts("stage"),
+    after_fold=case_rollup_upserts("{stage}", cases="{folded}"),
     before_fold=HANDLED_BEFORE,
 )
 
@@ -259,6 +293,15 @@ class BatchWriter:
                 sql.SQL(f"CREATE TEMP TABLE IF NOT EXISTS {{}} ({columns})").format(sql.Identifier(before))
             )
             truncate.append(sql.Identifier(before))
+        self._reduce = None
+        if spec.fold:
+            folded = sql.Identifier(spec.folded)
+            reduce = self._spec_sql(spec.fold.reduce)
+            conn.execute(
+                sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS {} WITH NO DATA").format(folded, reduce)
+            )
+            truncate.append(folded)
+            self._reduce = sql.SQL("INSERT INTO {} {}").format(folded, reduce)
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(truncate))
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
@@ -307,18 +350,22 @@ class BatchWriter:
             s=sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in payload),
             t=sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in payload),
         )
-        self._account = self._account_statement(conn, spec, stage)
+        self._account = self._account_statement(conn, stage)
         self._fold_and_after = [
-            sql.SQL(q.replace("FROM stage", "FROM {stage}")).format(stage=stage)
-            for q in ([spec.fold] if spec.fold else []) + list(spec.after_fold)
+            self._spec_sql(q) for q in ([spec.fold.apply] if spec.fold else []) + list(spec.after_fold)
         ]
         conn.commit()  # each write() must run in its own top-level transaction, not a savepoint
 
-    @staticmethod
-    def _account_statement(conn: psycopg.Connection, spec: TableSpec, stage: sql.Identifier) -> sql.Composed:
+    def _spec_sql(self, text: str) -> sql.Composed:
+        """A statement of the table's spec, its ``{stage}`` and ``{folded}`` naming this writer's tables."""
+        names = {"stage": self.spec.stage, "folded": self.spec.folded}
+        return sql.SQL(text).format(**{k: sql.Identifier(v) for k, v in names.items()})
+
+    def _account_statement(self, conn: psycopg.Connection, stage: sql.Identifier) -> sql.Composed:
         """Step 2's one statement over the rows step 1 inserted: late arrivals (in the same statement, so a
         replayed batch counts nothing twice), the bookkeeping, the state kept from before the fold and the
         rollups; it returns how many of the rows were late."""
+        spec = self.spec
         late = sql.SQL(
             "late AS (INSERT INTO late_events (bucket, topic, district, n)"
             " SELECT %(bucket)s, %(table)s, district, count(*) FROM {} WHERE event_time < %(cutoff)s"
@@ -329,10 +376,9 @@ class BatchWriter:
         ctes = [late, *batch_ctes(spec.name, mode, spec.stage)]
         if spec.before_fold:  # read before the fold, in this statement's snapshot
             before, _, select = spec.before_fold
-            select = select.replace("FROM stage", "FROM {stage}")
             ctes.append(
-                sql.SQL(f"before AS (INSERT INTO {{before}} {select})").format(
-                    before=sql.Identifier(before), stage=stage
+                sql.SQL("before AS (INSERT INTO {} {})").format(
+                    sql.Identifier(before), self._spec_sql(select)
                 )
             )
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
@@ -362,19 +408,24 @@ class BatchWriter:
 
     def stage(self, rows: Sequence[tuple]) -> Staged:
         """Step 1, inside the caller's transaction: insert the rows that are new, and leave exactly those in
-        the staging table; a row the database refuses costs only itself."""
+        the staging table, reduced for the fold; a row the database refuses costs only itself."""
         out = Staged()
         cur = self.conn.cursor()
         cur.execute(self._truncate)
-        if not rows:
-            return out
+        if rows:
+            self._insert(cur, rows, out)
+        if out.inserted and self._reduce is not None:
+            cur.execute(self._reduce)
+        return out
+
+    def _insert(self, cur: psycopg.Cursor, rows: Sequence[tuple], out: Staged) -> None:
         try:
             with self.conn.transaction():
                 self._copy_rows(cur, rows, 0)
             try:
                 with self.conn.transaction():
                     out.inserted = cur.execute(self._insert_all).rowcount
-                return out
+                return
             except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch
                 pass
             try:
@@ -396,7 +447,6 @@ class BatchWriter:
             out.conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
         for statement in self._keep_inserted:
             cur.execute(statement)
-        return out
 
     def apply(self, staged: Staged, now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
         """Step 2, inside the caller's transaction and under ``lock_apply``: rollups, bookkeeping, the fold
