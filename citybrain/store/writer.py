@@ -425,15 +425,10 @@ class BatchWriter:
             try:
                 with self.conn.transaction():
                     out.inserted = cur.execute(self._insert_all).rowcount
+            except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch: the careful way
+                out.inserted = self._insert_not_stored(cur)
+            else:
                 return
-            except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch
-                pass
-            try:
-                with self.conn.transaction():
-                    out.inserted = cur.execute(self._insert_new).rowcount
-            except psycopg.errors.UniqueViolation:  # stored meanwhile by the batch beside this one
-                with self.conn.transaction():
-                    out.inserted = cur.execute(self._insert_safe).rowcount
         except (psycopg.DataError, psycopg.IntegrityError):
             cur.execute(self._truncate)
             for index, row in enumerate(rows):
@@ -447,6 +442,15 @@ class BatchWriter:
             out.conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
         for statement in self._keep_inserted:
             cur.execute(statement)
+
+    def _insert_not_stored(self, cur: psycopg.Cursor) -> int:
+        """Insert the staged rows whose key is not stored yet, once each, noting them in ``fresh``."""
+        try:
+            with self.conn.transaction():
+                return cur.execute(self._insert_new).rowcount
+        except psycopg.errors.UniqueViolation:  # stored meanwhile by the batch beside this one
+            with self.conn.transaction():
+                return cur.execute(self._insert_safe).rowcount
 
     def apply(self, staged: Staged, now: datetime, late_cutoff: datetime | None = None) -> WriteResult:
         """Step 2, inside the caller's transaction and under ``lock_apply``: rollups, bookkeeping, the fold
