@@ -144,10 +144,13 @@ def record_retention(conn: psycopg.Connection, cfg: StorageConfig) -> None:
 
 def prune_past_retention(conn: psycopg.Connection) -> int:
     """Delete what is past the owner's retention; returns rows deleted. Plain PostgreSQL: raw rows,
-    rollups, indicators and the leaders' rollups; TimescaleDB: the leaders' rollups (plain tables there too),
-    its policies doing the rest.
+    rollups, indicators, the leaders' rollups and the sensors' minutes; TimescaleDB: the leaders' rollups and
+    the sensors' minutes (plain tables there too), its policies doing the rest.
 
-    Runs the owner's ``citybrain_prune_past_retention()`` (migrations 019, 021): the application role that
-    calls it has no DELETE on the event tables itself."""
+    Runs the owner's ``citybrain_prune_past_retention()`` and ``citybrain_prune_sensor_minutes()``
+    (migrations 019, 021, 024): the application role that calls them has no DELETE on the event tables
+    itself, and neither lets it choose the days."""
     with conn.transaction():
-        return conn.execute("SELECT citybrain_prune_past_retention()").fetchone()[0]
+        return conn.execute(
+            "SELECT citybrain_prune_past_retention() + citybrain_prune_sensor_minutes()"
+        ).fetchone()[0]

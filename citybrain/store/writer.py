@@ -44,6 +44,8 @@ ADD, LOWEST, HIGHEST = (
     "GREATEST({t}.{c}, EXCLUDED.{c})",
 )
 RESOLUTIONS = {"1m": "1 minute", "1h": "1 hour"}
+ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # buckets start on whole minutes and hours (UTC)
+MINUTE = f"date_bin('1 minute', event_time, {ORIGIN})"
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,7 @@ class Rollup:
         merge = ", ".join(f"{c} = " + rule.format(t=target, c=c) for c, (_, rule) in self.measures.items())
         return (
             f"INSERT INTO {target} (bucket, {keys}, {cols}) "
-            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time,"
-            " TIMESTAMPTZ '2000-01-01 00:00:00+00'), "
+            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time, {ORIGIN}), "
             f"{keys}, {aggs} FROM {source} GROUP BY 1, {keys} "
             f"ON CONFLICT ({keys}, bucket) DO UPDATE SET {merge}"
         )
@@ -121,11 +122,19 @@ UPDATE cameras c
 """,
 )
 
+# Each sensor's newest reading time, and per sensor and minute its highest value (sensor_minutes, which the
+# risk tick reads instead of raw readings: migration 024).
 SENSOR_FOLD = Fold(
-    "SELECT device_id, max(event_time) AS last FROM {stage} GROUP BY device_id",
+    f"SELECT device_id, {MINUTE} AS bucket, max(value) AS peak, max(event_time) AS last"
+    " FROM {stage} GROUP BY 1, 2",
     """
+WITH minutes AS (
+    INSERT INTO sensor_minutes (bucket, device_id, peak)
+    SELECT bucket, device_id, peak FROM {folded}
+    ON CONFLICT (bucket, device_id) DO UPDATE SET peak = GREATEST(sensor_minutes.peak, EXCLUDED.peak)
+)
 UPDATE sensors s SET last_seen = b.last
-  FROM {folded} b
+  FROM (SELECT device_id, max(last) AS last FROM {folded} GROUP BY device_id) b
  WHERE s.device_id = b.device_id AND (s.last_seen IS NULL OR b.last > s.last_seen)
 """,
 )

@@ -15,7 +15,7 @@ from citybrain.events import DistrictRisk
 from citybrain.risk import windows
 from citybrain.risk.config import RiskConfig
 from citybrain.risk.score import assess
-from citybrain.store.risk import gather, write_indicators
+from citybrain.store.risk import CameraCounts, gather, write_indicators
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ def tick(database_url: str, cfg: RiskConfig, now: datetime) -> TickResult:
     published: list[DistrictRisk] = []
     due = windows.due(now, cfg)
     with psycopg.connect(database_url) as conn:
+        cameras = CameraCounts.read(conn)
         for window in due:
-            inputs = gather(conn, window.start, window.counted_until, cfg)
+            inputs = gather(conn, window.start, window.counted_until, cfg, cameras)
             assessments = {d: assess(i, cfg) for d, i in inputs.items()}
             written = write_indicators(conn, window.end, window.seconds, window.final, assessments)
             published += [

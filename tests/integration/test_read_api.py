@@ -221,5 +221,7 @@ def test_plain_mode_prunes_past_retention(seeded_url):
         deleted = prune_past_retention(conn)
         left = conn.execute("SELECT value FROM readings").fetchall()
         minutes = conn.execute("SELECT count(*) FROM readings_1m").fetchone()[0]
-    assert deleted == 2  # the raw row and its 1-minute rollup; the hourly rollup is kept two years
-    assert left == [(2.0,)] and minutes == 1
+        sensor_minutes = conn.execute("SELECT count(*) FROM sensor_minutes").fetchone()[0]
+    # the raw row, its 1-minute rollup and its sensor's minute; the hourly rollup is kept two years
+    assert deleted == 3
+    assert left == [(2.0,)] and minutes == 1 and sensor_minutes == 1
