@@ -48,7 +48,9 @@ from citybrain.store.writer import TABLES
 
 TABLES_TO_TOPICS = {spec.name: topic for topic, spec in TABLES.items()}
 
-LATENCY_RATES = (2_000, 20_000)  # events/s: Chengdu's live load, and ten times it
+LIVE_RATE = 2_000  # events/s: Chengdu's live load
+LIVE_SPACING = timedelta(seconds=1 / LIVE_RATE)
+LATENCY_RATES = (LIVE_RATE, 10 * LIVE_RATE)
 LATENCY_SECONDS = 5
 BACKLOG_EVENTS = (
     1_000_000  # a 30-minute outage at Chengdu's 2,000 events/s is 3.6 million; memory must stay flat
@@ -59,27 +61,37 @@ STAMP = datetime(2000, 1, 1, tzinfo=UTC)  # stands in for the send time in laten
 STAMP_JSON = b'"2000-01-01T00:00:00Z"'
 
 
-def readings(sensors: Devices, n: int, at: datetime | None = None) -> list[tuple[str, bytes]]:
-    now = at or datetime.now(UTC)
+def sent_times(n: int, end: datetime | None = None) -> list[datetime]:
+    """When ``n`` events of a backlog happened, in order, at Chengdu's live rate up to ``end`` (now): a
+    backlog is what the city sent while nobody consumed it (the COPY-only rows are in time order too)."""
+    end = end or datetime.now(UTC)
+    return [end - (n - 1 - i) * LIVE_SPACING for i in range(n)]
+
+
+def readings(
+    sensors: Devices, n: int, at: datetime | None = None, end: datetime | None = None
+) -> list[tuple[str, bytes]]:
+    """``n`` readings: all at ``at`` (stamped with their send time later), else a backlog up to ``end``."""
+    times = [at] * n if at else sent_times(n, end)
     out = []
     for i in range(n):
         j = i % len(sensors)
         kind = SensorKind(sensors.kind[j])
         unit = SENSOR_SPECS[kind][0]
         event = IoTReading(
-            event_time=now, device_id=sensors.ids[j], kind=kind, value=BASELINE[kind][0], unit=unit
+            event_time=times[i], device_id=sensors.ids[j], kind=kind, value=BASELINE[kind][0], unit=unit
         )
         out.append((sensors.ids[j], event.to_bytes()))
     return out
 
 
 def camera_reports(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
-    now = datetime.now(UTC)
+    times = sent_times(n)
     return [
         (
             str(cameras.ids[i % len(cameras)]),
             CameraStatus(
-                event_time=now,
+                event_time=times[i],
                 camera_id=str(cameras.ids[i % len(cameras)]),
                 status="offline" if i % 7 == 0 else "online",
             ).to_bytes(),
@@ -90,13 +102,13 @@ def camera_reports(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
 
 def case_events(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
     """Whole lifecycles: created, assigned, resolved, closed (the fold's realistic work)."""
-    now = datetime.now(UTC)
+    times = sent_times(n)
     out = []
     stages = ("created", "assigned", "resolved", "closed")
     for i in range(n):
         case, stage = f"bench-{i // 4}", stages[i % 4]
         extra = (
-            {"deadline": now + timedelta(hours=4)}
+            {"deadline": times[i] + timedelta(hours=4)}
             if stage == "created"
             else {"satisfaction": 5}
             if stage == "closed"
@@ -105,7 +117,7 @@ def case_events(cameras: Devices, n: int) -> list[tuple[str, bytes]]:
             else {}
         )
         e = CaseEvent(
-            event_time=now + timedelta(seconds=i % 4),
+            event_time=times[i],
             case_id=case,
             type=stage,
             category="noise",
@@ -331,8 +343,10 @@ def publish_backlog(bootstrap: str, sensors: Devices, n: int, chunk: int = 100_0
         publisher = BatchPublisher(bootstrap, client_id="citybrain-bench")
         await publisher.start()
         try:
+            end = datetime.now(UTC)
             for start in range(0, n, chunk):
-                messages = readings(sensors, min(chunk, n - start))
+                size = min(chunk, n - start)  # one backlog in time order, up to now
+                messages = readings(sensors, size, end=end - (n - start - size) * LIVE_SPACING)
                 await publisher.publish((Topic.READINGS.value, k.encode(), v) for k, v in messages)
         finally:
             await publisher.stop()

@@ -114,6 +114,7 @@ class IngestLoop:
         spare_the_collector()
         self.consumer = self._consumer()
         await self.consumer.start()
+        await asyncio.to_thread(self.sink.connect)
         self.consumer.subscribe(list(self.cfg.topics), listener=_WaitForBatch(self))
         try:
             while True:
