@@ -4,9 +4,9 @@ Raw limits: how fast kafka-python can produce the events, how fast a bare
 consumer can read them back (aiokafka, no processing), and how fast a bare
 COPY writes the same rows. Then the real worker draining a backlog of each
 input topic (timed from partition assignment to the last row stored and
-its offset committed), a minimal reference consumer and two workers on the
-same readings backlog, event-to-database latency at Chengdu's live load and
-at ten times it, and the worker's peak memory.
+its offset committed), a minimal reference consumer on the same readings
+backlog, two workers on another of its size, event-to-database latency at
+Chengdu's live load and at ten times it, and the worker's peak memory.
 """
 
 from __future__ import annotations
@@ -268,14 +268,22 @@ class Workers:
         self.procs = []
 
 
-def drain(workers: Workers, url: str, group: str, expected: dict[str, int], count: int = 1) -> float:
-    """Events/s for ``count`` fresh workers to store a backlog (table → the rows it must reach), from the
-    moment they hold their partitions to the moment the rows are counted (after the commits are seen)."""
+def drain(
+    workers: Workers,
+    url: str,
+    group: str,
+    expected: dict[str, int],
+    count: int = 1,
+    events: int | None = None,
+) -> float:
+    """Events/s for ``count`` fresh workers to store a backlog of ``events`` (default: as many as the rows
+    expected), where ``expected`` is table → the rows it must reach, from the moment they hold their
+    partitions to the moment the rows are counted (after the commits are seen)."""
     ready = workers.start(url, group, count)
     workers.wait_for_commits(group, expected)
     done = max(workers.wait_for_rows(url, table, n) for table, n in expected.items())
     workers.stop()
-    return sum(expected.values()) / (done - ready)
+    return (events or sum(expected.values())) / (done - ready)
 
 
 def latency(
@@ -434,8 +442,9 @@ def run(
     backlog_events: int = BACKLOG_EVENTS,
     simulator: tuple[int, float] = (SIMULATOR_RATE, 10.0),
 ) -> dict:
-    """All phases; ``urls`` are three seeded scratch databases (worker, reference, two workers)."""
-    url, ref_url, pair_url = urls
+    """All phases; ``urls`` are three seeded scratch databases (the workers, the reference consumer, the
+    fresh worker draining the backlog after an outage)."""
+    url, ref_url, outage_url = urls
     for each in urls:
         running_city(each)
     workers = Workers(start_worker, partitions, bootstrap)
@@ -477,13 +486,13 @@ def run(
         rate["worker_cases"] = drain(workers, url, group, {"case_events": n_cases})
         echo(f"  worker, cases     {rate['worker_cases']:>10,.0f} events/s (backlog of {n_cases:,})")
 
-        # the same readings backlog through the minimal reference consumer, and through two workers
+        # the same readings backlog through the minimal reference consumer; then two workers of the same
+        # group on another of the same size (a fresh group would drain every topic, not only readings)
         rate["reference"] = n / reference.drain(bootstrap, ref_url, partitions, n)
         echo(f"  reference         {rate['reference']:>10,.0f} events/s (plain aiokafka + COPY)")
-        rate["two_workers"] = drain(
-            workers, pair_url, f"bench-{uuid.uuid4().hex[:8]}", {"readings": n}, count=2
-        )
-        echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s")
+        publish_backlog(bootstrap, sensors, n)
+        rate["two_workers"] = drain(workers, url, group, {"readings": 2 * n}, count=2, events=n)
+        echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s (backlog of {n:,} readings)")
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
         screen = to_screen(bootstrap, url, workers, sensors, group, floods)
@@ -501,7 +510,7 @@ def run(
         if backlog_events:
             # every event on the topics so far is stored once in the first database (unique event ids)
             stored = {table: count_rows(url, table) for table in ("readings", "camera_status", "case_events")}
-            after_outage = backlog(bootstrap, pair_url, workers, sensors, backlog_events, stored)
+            after_outage = backlog(bootstrap, outage_url, workers, sensors, backlog_events, stored)
             echo(
                 f"  backlog of {after_outage['events']:,} on all topics: {after_outage['events_per_s']:,}"
                 f" events/s, worker peak RSS {after_outage['worker_peak_rss_mib']:,.0f} MiB"
