@@ -1,16 +1,20 @@
 """The batch writer: one COPY per batch, idempotent, in two steps so two batches can overlap.
 
-``stage`` (step 1) COPYs the rows into a session-local staging table and
-inserts them into the target. Usually every row is new, and one plain
+Step 1 has three parts. ``load`` COPYs the rows into a session-local
+staging table; ``stage`` inserts them into the target. Usually every row is new, and one plain
 INSERT in key order does it; when one is stored already (a replayed batch,
 a producer's retry) that INSERT fails on the key and the batch takes the
 careful way instead: only the rows whose (event_id, event_time) is not
 stored yet, once each, so a replay adds nothing, and the rows it really
 inserted replace the staging table's. Either way, after step 1 the staging
 table holds exactly the rows the batch inserted. A row the database refuses
-costs only itself (the batch is retried row by row under savepoints). Step 1
-touches only the batch's own new rows, so it runs while another batch is in
-step 2: the larger half of the work.
+costs only itself (the batch is retried row by row under savepoints).
+``reduce`` boils the inserted rows down for the fold. Step 1 touches only
+the batch's own new rows, so it runs while another batch is in step 2: the
+larger half of the work. Only ``stage`` meets other batches' rows (an event
+stored twice), so only ``stage`` need wait for the batches fetched before
+(the sink's turns); ``load`` and ``reduce`` read and write only the
+session's own tables.
 
 ``apply`` (step 2) does everything that reads or updates rows shared between
 batches, under one transaction-level advisory lock (``lock_apply``): the
@@ -282,10 +286,10 @@ def lock_apply(conn: psycopg.Connection) -> None:
 class BatchWriter:
     """Writes batches of row tuples to one table over one connection.
 
-    ``write`` is one transaction; the worker's sink calls ``stage`` for every
-    table of a batch, then ``lock_apply`` and ``apply`` for each, and stores
-    the batch's dead letters in the same transaction before it commits the
-    batch's offsets.
+    ``write`` is one transaction; the worker's sink calls ``load``, ``stage``
+    and ``reduce`` for every table of a batch, then ``lock_apply`` and
+    ``apply`` for each, and stores the batch's dead letters in the same
+    transaction before it commits the batch's offsets.
     """
 
     def __init__(self, conn: psycopg.Connection, spec: TableSpec) -> None:
@@ -415,42 +419,67 @@ class BatchWriter:
             for seq, row in enumerate(rows, first):
                 copy.write_row((seq, *row))
 
-    def stage(self, rows: Sequence[tuple]) -> Staged:
-        """Step 1, inside the caller's transaction: insert the rows that are new, and leave exactly those in
-        the staging table, reduced for the fold; a row the database refuses costs only itself."""
-        out = Staged()
+    def load(self, rows: Sequence[tuple]) -> bool:
+        """Step 1, first part, inside the caller's transaction: COPY the rows into this session's staging
+        table. It touches nothing another batch reads, so it needs no turn (stream/sink.py). False when the
+        database refuses a row: the batch then goes row by row in ``stage``."""
         cur = self.conn.cursor()
         cur.execute(self._truncate)
-        if rows:
-            self._insert(cur, rows, out)
-        if out.inserted and self._reduce is not None:
-            cur.execute(self._reduce)
-        return out
-
-    def _insert(self, cur: psycopg.Cursor, rows: Sequence[tuple], out: Staged) -> None:
+        if not rows:
+            return True
         try:
             with self.conn.transaction():
                 self._copy_rows(cur, rows, 0)
-            try:
-                with self.conn.transaction():
-                    out.inserted = cur.execute(self._insert_all).rowcount
-            except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch: the careful way
-                out.inserted = self._insert_not_stored(cur)
-            else:
-                return
         except (psycopg.DataError, psycopg.IntegrityError):
-            cur.execute(self._truncate)
-            for index, row in enumerate(rows):
+            return False
+        return True
+
+    def stage(self, rows: Sequence[tuple], loaded: bool | None = None) -> Staged:
+        """Step 1, in the batch's turn: insert the rows that are new (``load`` them first unless
+        ``loaded`` says how that went), and leave exactly those in the staging table; a row the database
+        refuses costs only itself."""
+        if loaded is None:
+            loaded = self.load(rows)
+        out = Staged()
+        if rows:
+            self._insert(self.conn.cursor(), rows, out, loaded)
+        return out
+
+    def reduce(self, staged: Staged) -> None:
+        """Step 1, last part, after the batch's turn: boil the rows it inserted down for the fold (it reads
+        only the staging table)."""
+        if staged.inserted and self._reduce is not None:
+            self.conn.execute(self._reduce)
+
+    def _insert(self, cur: psycopg.Cursor, rows: Sequence[tuple], out: Staged, loaded: bool) -> None:
+        try:
+            if loaded:
                 try:
                     with self.conn.transaction():
-                        self._copy_rows(cur, [row], index)
-                        out.inserted += cur.execute(self._insert_one, (index,)).rowcount
-                except (psycopg.DataError, psycopg.IntegrityError) as exc:
-                    out.rejected.append((index, str(exc).strip().splitlines()[0]))
+                        out.inserted = cur.execute(self._insert_all).rowcount
+                    return
+                except psycopg.errors.UniqueViolation:  # stored before, or twice in the batch: careful
+                    out.inserted = self._insert_not_stored(cur)
+        except (psycopg.DataError, psycopg.IntegrityError):
+            loaded = False
+        if not loaded:
+            self._insert_row_by_row(cur, rows, out)
         if out.inserted < len(rows) - len(out.rejected):  # a replay, or the same key with other content
             out.conflicts = [seq for (seq,) in cur.execute(self._conflicts)]
         for statement in self._keep_inserted:
             cur.execute(statement)
+
+    def _insert_row_by_row(self, cur: psycopg.Cursor, rows: Sequence[tuple], out: Staged) -> None:
+        """Each row in a savepoint of its own: the ones the database refuses are noted, the others stored."""
+        cur.execute(self._truncate)
+        out.inserted = 0
+        for index, row in enumerate(rows):
+            try:
+                with self.conn.transaction():
+                    self._copy_rows(cur, [row], index)
+                    out.inserted += cur.execute(self._insert_one, (index,)).rowcount
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                out.rejected.append((index, str(exc).strip().splitlines()[0]))
 
     def _insert_not_stored(self, cur: psycopg.Cursor) -> int:
         """Insert the staged rows whose key is not stored yet, once each, noting them in ``fresh``."""
@@ -484,5 +513,6 @@ class BatchWriter:
         """Write one batch in a transaction of its own."""
         with self.conn.transaction():
             staged = self.stage(rows)
+            self.reduce(staged)
             lock_apply(self.conn)
             return self.apply(staged, now or datetime.now(UTC), late_cutoff)

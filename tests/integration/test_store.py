@@ -11,7 +11,7 @@ import pytest
 
 import citybrain.store
 from citybrain.store.migrate import MigrationError, migrate, storage_mode
-from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, Staged, lock_apply
+from citybrain.store.writer import CAMERA_STATUS, CASE_EVENTS, READINGS, BatchWriter, lock_apply
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -106,12 +106,14 @@ def test_two_batches_stored_at_once_with_the_same_event_store_it_once(seeded_url
     ):
         one, two = BatchWriter(a, READINGS), BatchWriter(b, READINGS)
         with a.transaction():
-            assert one.stage(first).inserted == 2
+            staged = one.stage(first)
+            assert staged.inserted == 2
             waiting = pool.submit(two.write, second)
             time.sleep(0.5)  # the second batch now waits on the first's row
             assert not waiting.done()
+            one.reduce(staged)
             lock_apply(a)
-            one.apply(Staged(2), NOW)
+            one.apply(staged, NOW)
         result = waiting.result(timeout=30)
     assert result.inserted == 2 and result.conflicts == []
     assert count(seeded_url, "readings") == 4
