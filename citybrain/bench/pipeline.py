@@ -268,22 +268,21 @@ class Workers:
         self.procs = []
 
 
-def drain(
-    workers: Workers,
-    url: str,
-    group: str,
-    expected: dict[str, int],
-    count: int = 1,
-    events: int | None = None,
-) -> float:
-    """Events/s for ``count`` fresh workers to store a backlog of ``events`` (default: as many as the rows
-    expected), where ``expected`` is table → the rows it must reach, from the moment they hold their
-    partitions to the moment the rows are counted (after the commits are seen)."""
+def drain(workers: Workers, url: str, group: str, expected: dict[str, int], count: int = 1) -> float:
+    """Events/s for ``count`` fresh workers to store a backlog (table → the rows it must reach), from the
+    moment they hold their partitions to the moment the rows are counted (after the commits are seen)."""
+
+    def stored() -> int:
+        return sum(count_rows(url, table) for table in expected)
+
+    before = stored()
     ready = workers.start(url, group, count)
+    if count > 1:  # the first drains alone until the last has joined and the partitions are split
+        before = stored()
     workers.wait_for_commits(group, expected)
     done = max(workers.wait_for_rows(url, table, n) for table, n in expected.items())
     workers.stop()
-    return (events or sum(expected.values())) / (done - ready)
+    return (sum(expected.values()) - before) / (done - ready)
 
 
 def latency(
@@ -491,7 +490,7 @@ def run(
         rate["reference"] = n / reference.drain(bootstrap, ref_url, partitions, n)
         echo(f"  reference         {rate['reference']:>10,.0f} events/s (plain aiokafka + COPY)")
         publish_backlog(bootstrap, sensors, n)
-        rate["two_workers"] = drain(workers, url, group, {"readings": 2 * n}, count=2, events=n)
+        rate["two_workers"] = drain(workers, url, group, {"readings": 2 * n}, count=2)
         echo(f"  two workers       {rate['two_workers']:>10,.0f} events/s (backlog of {n:,} readings)")
 
         lat = [latency(bootstrap, url, workers, sensors, r, group, latency_s) for r in latency_rates]
