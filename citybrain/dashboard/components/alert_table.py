@@ -18,6 +18,7 @@ import dash
 import dash_ag_grid as dag
 
 from citybrain.alerts.engine import MAX_ESCALATION
+from citybrain.dashboard.clock import epoch_ms
 from citybrain.dashboard.context import Context
 from citybrain.dashboard.i18n import ALERT_TITLES, hotspot_group, lang_of, level_name, sensor_kind, t
 
@@ -45,10 +46,6 @@ def unless_unchanged(rows: list[dict], seen: str | None) -> tuple[list[dict] | o
     if digest == seen:
         return dash.no_update, dash.no_update
     return rows, digest
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
 
 
 def alert_title(row: dict, ctx: Context, lang: str) -> str:
@@ -123,10 +120,10 @@ def queue_rows(alerts: Iterable[dict], ctx: Context, lang: str, names: dict[str,
                 "muted": a.get("muted"),
                 "assignee": names.get(a["assignee"], a["assignee"]) if a.get("assignee") else "",
                 "assignee_user": a.get("assignee"),
-                "opened_ms": _ms(a["opened_at"]),
+                "opened_ms": epoch_ms(a["opened_at"]),
                 "opened": f"{ctx.local(a['opened_at']):%m-%d %H:%M}",
                 "escalation_level": a["escalation_level"],
-                "next_escalation_ms": _ms(next_escalation(a, ctx)),
+                "next_escalation_ms": epoch_ms(next_escalation(a, ctx)),
                 "escalation_max": a["escalation_level"] >= MAX_ESCALATION,
                 "hotspot": (a.get("labels") or {}).get("hotspot"),
                 "hotspot_districts": [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from citybrain.dashboard.clock import epoch_ms
 from citybrain.dashboard.i18n import t
 from citybrain.dashboard.sources import CityPicture, Reading
 
@@ -27,7 +28,7 @@ def freshness_data(reading: Reading[CityPicture], now: datetime, interval_ms: in
     comparison between server and browser, and the texts in the UI language."""
     last = reading.value.totals.last_ingested if reading.value else None
     return {
-        "served_ms": int(now.timestamp() * 1000),
+        "served_ms": epoch_ms(now),
         "feed_age_s": max(0.0, (now - last).total_seconds()) if last else None,
         "db_error": bool(reading.error),
         "stale_after_s": STALE_AFTER_S,

@@ -21,6 +21,7 @@ from citybrain.accounts import DUTY_ACTORS, DUTY_READERS
 from citybrain.alerts.instructions import INSTRUCTORS
 from citybrain.alerts.service import AlertError, Conflict
 from citybrain.dashboard import auth
+from citybrain.dashboard.clock import epoch_ms
 from citybrain.dashboard.components.alert_table import GRID_THEME, unless_unchanged
 from citybrain.dashboard.context import Context, context
 from citybrain.dashboard.i18n import t
@@ -36,10 +37,6 @@ BODY, UNIT, HOURS = "duty-instr-body", "duty-instr-unit", "duty-instr-hours"
 ON_ALERT, ON_CASE = "duty-instr-on-alert", "duty-instr-on-case"
 NOTE, DONE = "duty-instr-note", "duty-instr-done"
 DEFAULT_HOURS = 4
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
 
 
 def _duration(seconds: float) -> str:
@@ -64,7 +61,7 @@ def grid_rows(rows: list[dict], ctx: Context, lang: str, names: dict[str, str]) 
             "unit": r["unit"],
             "by": names.get(r["created_by"], r["created_by"]),
             "deadline": f"{ctx.local(r['deadline']):%m-%d %H:%M}",
-            "deadline_ms": _ms(r["deadline"]),
+            "deadline_ms": epoch_ms(r["deadline"]),
         }
         for r in rows
     ]

@@ -16,6 +16,7 @@ from flask_login import current_user
 from citybrain.accounts import DUTY_ACTORS, DUTY_READERS, Role
 from citybrain.alerts.service import AlertError, Conflict
 from citybrain.dashboard import auth, shell
+from citybrain.dashboard.clock import epoch_ms
 from citybrain.dashboard.components import instructions as instr
 from citybrain.dashboard.components.alert_table import (
     GRID_THEME,
@@ -302,7 +303,7 @@ def _case_rows(cases: dict, ctx: Context, lang: str) -> list[dict]:
             "urgency_label": t(f"urgency_{c['urgency']}", lang),
             "assignee": c["assignee"] or "",
             "deadline": f"{ctx.local(c['deadline']):%m-%d %H:%M}" if c["deadline"] else "",
-            "deadline_ms": int(c["deadline"].timestamp() * 1000) if c["deadline"] else None,
+            "deadline_ms": epoch_ms(c["deadline"]),
         }
         for c in cases["rows"]
     ]

@@ -19,6 +19,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from citybrain.accounts import DUTY_READERS
 from citybrain.dashboard import auth, shell
+from citybrain.dashboard.clock import epoch_ms
 from citybrain.dashboard.components.alert_table import GRID_THEME
 from citybrain.dashboard.components.district_map import graph_config
 from citybrain.dashboard.components.replay import parse_at
@@ -184,14 +185,14 @@ def pick(click):
 
 
 def down_rows(rows: list[dict], ctx: Context, lang: str, at: datetime | None) -> list[dict]:
-    until = int(at.timestamp() * 1000) if at else None  # at a past moment, down until then
+    until = epoch_ms(at)  # at a past moment, down until then
     return [
         {
             "camera_id": r["camera_id"],
             "status": r["status"],
             "status_label": t(f"video_{r['status']}", lang),
             "since": f"{ctx.local(r['since']):%m-%d %H:%M}" if r["since"] else "",
-            "since_ms": int(r["since"].timestamp() * 1000) if r["since"] else None,
+            "since_ms": epoch_ms(r["since"]),
             "until_ms": until,
             "lonlat": f"{r['lon']:.4f}, {r['lat']:.4f}",
         }
