@@ -1,20 +1,20 @@
 """The batch writer: one COPY per batch, idempotent, in two steps so two batches can overlap.
 
 Step 1 has three parts. ``load`` COPYs the rows into a session-local
-staging table; ``stage`` inserts them into the target. Usually every row is new, and one plain
-INSERT in key order does it; when one is stored already (a replayed batch,
-a producer's retry) that INSERT fails on the key and the batch takes the
-careful way instead: only the rows whose (event_id, event_time) is not
-stored yet, once each, so a replay adds nothing, and the rows it really
-inserted replace the staging table's. Either way, after step 1 the staging
-table holds exactly the rows the batch inserted. A row the database refuses
-costs only itself (the batch is retried row by row under savepoints).
-``reduce`` boils the inserted rows down for the fold. Step 1 touches only
-the batch's own new rows, so it runs while another batch is in step 2: the
-larger half of the work. Only ``stage`` meets other batches' rows (an event
-stored twice), so only ``stage`` need wait for the batches fetched before
-(the sink's turns); ``load`` and ``reduce`` read and write only the
-session's own tables.
+staging table; ``stage`` inserts them into the target. Usually every row is
+new, and one plain INSERT in key order does it; when one is stored already
+(a replayed batch, a producer's retry) that INSERT fails on the key and the
+batch takes the careful way instead: only the rows whose (event_id,
+event_time) is not stored yet, once each, so a replay adds nothing, and the
+rows it really inserted replace the staging table's. Either way, after
+``stage`` the staging table holds exactly the rows the batch inserted. A
+row the database refuses costs only itself (the batch is retried row by row
+under savepoints). ``reduce`` boils the inserted rows down for the fold.
+Step 1 touches only the batch's own new rows, so it runs while another
+batch is in step 2: the larger half of the work. Only ``stage`` meets other
+batches' rows (an event stored twice), so only ``stage`` need wait for the
+batches fetched before (the sink's turns); ``load`` and ``reduce`` read and
+write only the session's own tables.
 
 ``apply`` (step 2) does everything that reads or updates rows shared between
 batches, under one transaction-level advisory lock (``lock_apply``): the
