@@ -777,9 +777,9 @@ def bench_ingest(
     """
     from citybrain.bench import ingest
     from citybrain.bench.runner import save, scratch_database
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     if settings.database_url:  # else a throwaway embedded PostgreSQL
         reachable(settings.database_url)
@@ -813,9 +813,9 @@ def bench_pipeline(
     """
     from citybrain.bench import pipeline
     from citybrain.bench.runner import save
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     if settings.database_url:  # else a throwaway embedded PostgreSQL
         reachable(settings.database_url)
@@ -845,10 +845,10 @@ def bench_wall(
     """
     from citybrain.bench import wall
     from citybrain.bench.runner import save
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
     from citybrain.store.synthetic import MonthShape
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     if settings.database_url:  # else a throwaway embedded PostgreSQL
         reachable(settings.database_url)
@@ -879,9 +879,9 @@ def bench_leader(
     """
     from citybrain.bench import leader
     from citybrain.bench.runner import save, scratch_database
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     typer.echo(f"bench leader: {days} days of Chengdu's citizen cases and risk")
     with scratch_database(settings.database_url) as url:
@@ -908,9 +908,9 @@ def bench_video(
     """
     from citybrain.bench import video_map
     from citybrain.bench.runner import save
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     if settings.database_url:  # else a throwaway embedded PostgreSQL
         reachable(settings.database_url)
@@ -1004,9 +1004,9 @@ def chaos(
     """
     from citybrain.bench.runner import save
     from citybrain.chaos.run import Harm, run
-    from citybrain.runtime.supervisor import interrupt_on_sigterm
+    from citybrain.runtime.supervisor import interrupt_on_signals
 
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     settings = load_settings()
     typer.echo(
         f"chaos: {events:,} messages, {bad_share:.0%} hostile, {kills} worker kills, "

@@ -34,9 +34,12 @@ def _interrupt(signum, _frame):
     raise KeyboardInterrupt
 
 
-def interrupt_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every child we started."""
+def interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM both interrupt, so `finally` blocks stop every child we started: SIGTERM like
+    Ctrl-C, and Ctrl-C even when we were started with SIGINT ignored (a background job of a script), where
+    Python would otherwise ignore it too and leave the children running."""
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass

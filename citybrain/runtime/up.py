@@ -19,7 +19,7 @@ from citybrain.hotspots.config import HotspotConfig
 from citybrain.risk.config import RiskConfig
 from citybrain.runtime import broker, database
 from citybrain.runtime.errors import StartupError
-from citybrain.runtime.supervisor import Supervisor, interrupt_on_sigterm
+from citybrain.runtime.supervisor import Supervisor, interrupt_on_signals
 from citybrain.settings import Settings
 from citybrain.store.migrate import migrate
 from citybrain.store.policies import StorageConfig, apply_policies
@@ -84,7 +84,7 @@ def _wait_for_http(url: str, supervisor: Supervisor, timeout_s: float) -> None:
 
 
 def up(settings: Settings) -> None:
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     data_dir = settings.data_dir
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
