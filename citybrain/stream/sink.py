@@ -168,8 +168,8 @@ class DurableSink:
                 writer.reduce(staged[part.topic])
             lock_apply(conn)
             letters: list[DeadLetter] = []
-            for part in parts:
-                result = lane.writers[part.topic].apply(staged[part.topic], now, late_cutoff)
+            for part, writer in writers:
+                result = writer.apply(staged[part.topic], now, late_cutoff)
                 out.results[part.topic] = result
                 letters += part.dead
                 letters += [
