@@ -37,7 +37,7 @@ BATCH_EVENTS = Histogram(
     "citybrain_batch_events",
     "Events per batch written.",
     ["topic"],
-    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000),
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000, 40000),
 )
 BATCH_WRITE_SECONDS = Histogram(
     "citybrain_batch_write_seconds",

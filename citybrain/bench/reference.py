@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from citybrain.events import SENSOR_SPECS, Topic
 from citybrain.store.registry import load_lookup
 from citybrain.store.writer import READINGS, BatchWriter
+from citybrain.stream.consumer import FETCH_MAX_WAIT_MS
 
 
 def _rows(records, sensors: dict[str, tuple[str, str]]) -> list[tuple]:
@@ -67,6 +68,7 @@ def drain(bootstrap: str, url: str, partitions: int, n: int) -> float:
             group_id=None,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # the same broker, so the same fetch as the worker's
         )
         await consumer.start()
         conn = psycopg.connect(url)

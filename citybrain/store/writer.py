@@ -315,6 +315,8 @@ class BatchWriter:
             )
             truncate.append(folded)
             self._reduce = sql.SQL("INSERT INTO {} {}").format(folded, reduce)
+            self._analyze = sql.SQL("ANALYZE {}").format(folded)
+        self._analyzed_rows = 0  # how many rows ``folded`` held when it was last analyzed
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
         self._truncate = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(truncate))
         # binary COPY: about four times cheaper than text for uuids, times and numbers, on both sides
@@ -447,9 +449,18 @@ class BatchWriter:
 
     def reduce(self, staged: Staged) -> None:
         """Step 1, last part, after the batch's turn: boil the rows it inserted down for the fold (it reads
-        only the staging table)."""
+        only the staging table).
+
+        Autovacuum never analyzes a temporary table, and without statistics the planner guesses its rows
+        wide and few: it then joined all 95,000 cameras into a hash, spilled it to disk and probed it with
+        the batch (120 ms for 20,000 reports) instead of hashing the batch and scanning the cameras once
+        (40 ms less). The statistics outlive TRUNCATE and the planner scales them to the table's current
+        size, so the table is analyzed only when a batch first folds twice as many rows as before."""
         if staged.inserted and self._reduce is not None:
-            self.conn.execute(self._reduce)
+            folded = self.conn.execute(self._reduce).rowcount
+            if folded >= 2 * self._analyzed_rows:
+                self.conn.execute(self._analyze)
+                self._analyzed_rows = folded
 
     def _insert(self, cur: psycopg.Cursor, rows: Sequence[tuple], out: Staged, loaded: bool) -> None:
         try:

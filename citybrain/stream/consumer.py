@@ -48,6 +48,12 @@ from citybrain.stream.sink import LANES, DurableSink
 
 log = logging.getLogger("citybrain.stream")
 BATCH_FAILED = 70
+# How long the broker may hold a fetch while it has nothing new. Kafka answers at once when any partition has
+# a record, but the embedded broker holds the whole fetch while one of the partitions asked for is empty: at
+# aiokafka's default of 500 ms a backlog's last records, once some partitions were drained, waited half a
+# second (a backlog of 100,000 readings drained at 71,000–74,000 events/s, at 50 ms 84,000–96,000). An
+# idle worker asks 20 times a second instead of twice, which costs nothing measurable.
+FETCH_MAX_WAIT_MS = 50
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class IngestLoop:
             # big enough for one oversized message (it is dead-lettered, not stuck) and for a fast backlog
             max_partition_fetch_bytes=max(8 * 1024 * 1024, self.cfg.max_message_bytes * 2),
             fetch_max_bytes=64 * 1024 * 1024,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             rebalance_timeout_ms=10_000,

@@ -80,7 +80,7 @@ def _reading_row(e: Reading, t: datetime, lookup: Lookup) -> tuple:
         raise Refused("unknown_device", f"sensor {e.device_id!r} is not in the registry")
     district, kind = known
     if kind != e.kind:
-        raise Refused("kind_mismatch", f"sensor {e.device_id!r} is registered as {kind}, sent {e.kind.value}")
+        raise Refused("kind_mismatch", f"sensor {e.device_id!r} is registered as {kind}, sent {e.kind}")
     return (e.event_id, t, e.device_id, district, kind, e.value, e.unit)
 
 
@@ -88,7 +88,7 @@ def _camera_row(e: Camera, t: datetime, lookup: Lookup) -> tuple:
     district = lookup.cameras.get(e.camera_id)
     if district is None:
         raise Refused("unknown_device", f"camera {e.camera_id!r} is not in the registry")
-    return (e.event_id, t, e.camera_id, district, e.status.value)
+    return (e.event_id, t, e.camera_id, district, e.status)
 
 
 def _case_row(e: Case, t: datetime, lookup: Lookup) -> tuple:
@@ -108,9 +108,9 @@ def _case_row(e: Case, t: datetime, lookup: Lookup) -> tuple:
         t,
         e.case_id,
         e.district,
-        e.type.value,
+        e.type,
         e.category,
-        e.urgency.value,
+        e.urgency,
         deadline,
         e.satisfaction,
         e.assignee,

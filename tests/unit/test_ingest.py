@@ -161,6 +161,12 @@ HOSTILE_CASES = [
     ("satisfaction 6", case(type="closed", satisfaction=6), "invalid"),
     ("district not in the city", case(district="110101"), "unknown_district"),
     ("district not an adcode", case(district="Wuhou"), "invalid"),
+    ("district six letters", case(district="Chengd"), "invalid"),
+    ("district with a newline", case(district="51010\n"), "invalid"),
+    ("district of five digits", case(district="51010"), "invalid"),
+    ("district as a number", case(district=510104), "invalid"),
+    ("unknown case type", case(type="reopened"), "invalid"),
+    ("urgency an enum's name", case(urgency="EMERGENCY"), "invalid"),
     ("location out of range", case(location={"lon": 200, "lat": 30}), "invalid"),
     (
         "location nested deep",
