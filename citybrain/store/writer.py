@@ -275,6 +275,7 @@ class WriteResult(Staged):
     late: int = 0  # inserted rows whose risk window was already final
 
 
+WORK_MEM = "64MB"
 APPLY_LOCK = 0x63627770  # advisory lock of the writers' step 2, in every session of every worker
 
 
@@ -295,6 +296,9 @@ class BatchWriter:
     def __init__(self, conn: psycopg.Connection, spec: TableSpec) -> None:
         self.conn = conn
         self.spec = spec
+        # the session's sorts and hashes of a batch (the case fold sorts 40,000 events, the camera fold hashes
+        # the batch's reports) stay in memory: at the default 4 MB they spilled to disk
+        conn.execute(f"SET work_mem = '{WORK_MEM}'")
         stage, target, fresh = (sql.Identifier(n) for n in (spec.stage, spec.name, spec.fresh))
         like = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS{})")
         conn.execute(like.format(stage, target, sql.SQL(", seq int")))
