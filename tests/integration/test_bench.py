@@ -49,6 +49,8 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         "simulator",
     }
     assert min(rates.values()) > 0
+    first, last = result["copy_only_rows_per_s"]  # at the start and at the end of the run
+    assert min(first, last) > 0 and rates["copy_only"] == pytest.approx((first + last) / 2, abs=1)
     for ratio in ("consume_only", "copy_only", "reference"):
         assert result[f"ratio_worker_to_{ratio}"] == pytest.approx(
             rates["worker_readings"] / rates[ratio], rel=0.01, abs=0.001
