@@ -162,19 +162,20 @@ class IngestLoop:
         return fetched
 
     def _behind(self, fetched: dict[TopicPartition, list]) -> bool:
-        return any(
-            (end := self.consumer.highwater(tp)) is not None and end > records[-1].offset + 1
-            for tp, records in fetched.items()
-        )
+        return any((self._lag(tp, records) or 0) > 0 for tp, records in fetched.items())
+
+    def _lag(self, tp: TopicPartition, records: list) -> int | None:
+        """Messages of the partition after the last of these records, as of the last fetch (None: unknown)."""
+        end = self.consumer.highwater(tp)
+        return None if end is None else end - (records[-1].offset + 1)
 
     def _observe_lag(self, fetched: dict[TopicPartition, list]) -> None:
         """Messages behind the end of each partition, as of this fetch (the operations view of a backlog)."""
         assigned = self.consumer.assignment()
         self._lags = {tp: lag for tp, lag in self._lags.items() if tp in assigned}
         for tp, records in fetched.items():
-            end = self.consumer.highwater(tp)
-            if end is not None:
-                self._lags[tp] = end - (records[-1].offset + 1)
+            if (lag := self._lag(tp, records)) is not None:
+                self._lags[tp] = lag
         metrics.set_consumer_lag({(tp.topic, tp.partition): lag for tp, lag in self._lags.items()})
 
     def prepare(self, fetched: dict[TopicPartition, list], now: datetime) -> list[Prepared]:
