@@ -52,6 +52,10 @@ ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # buckets start on whole minute
 MINUTE = f"date_bin('1 minute', event_time, {ORIGIN})"
 
 
+# An hour's measure from its minutes': the aggregate agreeing with the rule that merges a batch in.
+FROM_MINUTES = {ADD: "sum", LOWEST: "min", HIGHEST: "max"}
+
+
 @dataclass(frozen=True)
 class Rollup:
     """Per-district rollup columns of a raw table: name → (aggregate over raw rows, merge rule)."""
@@ -59,18 +63,35 @@ class Rollup:
     keys: tuple[str, ...]
     measures: dict[str, tuple[str, str]]
 
-    def upsert(self, table: str, resolution: str, source: str) -> str:
-        target = f"{table}_{resolution}"
+    def upserts(self, table: str, source: str) -> list[str]:
+        """CTEs adding the rows of ``source`` to ``{table}_1m`` and ``{table}_1h``: the rows are grouped by
+        minute once, and the hours are found from those minutes (one pass over the batch instead of two,
+        a third of the rollups' cost)."""
         keys = ", ".join(self.keys)
         cols = ", ".join(self.measures)
-        aggs = ", ".join(agg for agg, _ in self.measures.values())
-        merge = ", ".join(f"{c} = " + rule.format(t=target, c=c) for c, (_, rule) in self.measures.items())
-        return (
-            f"INSERT INTO {target} (bucket, {keys}, {cols}) "
-            f"SELECT date_bin('{RESOLUTIONS[resolution]}', event_time, {ORIGIN}), "
-            f"{keys}, {aggs} FROM {source} GROUP BY 1, {keys} "
-            f"ON CONFLICT ({keys}, bucket) DO UPDATE SET {merge}"
-        )
+        aggs = ", ".join(f"{agg} AS {c}" for c, (agg, _) in self.measures.items())
+        hourly = ", ".join(f"{FROM_MINUTES[rule]}({c})" for c, (_, rule) in self.measures.items())
+
+        def upsert(resolution: str, select: str) -> str:
+            target = f"{table}_{resolution}"
+            merge = ", ".join(
+                f"{c} = " + rule.format(t=target, c=c) for c, (_, rule) in self.measures.items()
+            )
+            return (
+                f"r_{resolution} AS (INSERT INTO {target} (bucket, {keys}, {cols}) {select}"
+                f" ON CONFLICT ({keys}, bucket) DO UPDATE SET {merge})"
+            )
+
+        return [
+            f"minutes AS MATERIALIZED (SELECT {MINUTE} AS bucket, {keys}, {aggs} FROM {source}"
+            f" GROUP BY 1, {keys})",
+            upsert("1m", f"SELECT bucket, {keys}, {cols} FROM minutes"),
+            upsert(
+                "1h",
+                f"SELECT date_bin('1 hour', bucket, {ORIGIN}), {keys}, {hourly}"
+                f" FROM minutes GROUP BY 1, {keys}",
+            ),
+        ]
 
 
 @dataclass(frozen=True)
@@ -401,10 +422,7 @@ class BatchWriter:
                 )
             )
         if mode != "timescale":  # TimescaleDB's continuous aggregates do this there
-            ctes += [
-                sql.SQL(f"r_{res} AS ({spec.rollup.upsert(spec.name, res, spec.stage)})")
-                for res in RESOLUTIONS
-            ]
+            ctes += [sql.SQL(cte) for cte in spec.rollup.upserts(spec.name, spec.stage)]
         return sql.SQL("WITH {} SELECT count(*) FILTER (WHERE event_time < %(cutoff)s) FROM {}").format(
             sql.SQL(", ").join(ctes), stage
         )
