@@ -179,14 +179,16 @@ def consume_only(bootstrap: str, partitions: int, n: int) -> float:
 
 
 def copy_only(url: str, rows: list[tuple]) -> float:
-    """Rows/s of a bare COPY of the rows into the empty ``readings`` table, emptied again after."""
+    """Rows/s of a bare COPY of the rows into an empty table like ``readings`` (its columns, defaults and
+    key), dropped after: ``readings`` keeps the worker's rows, which later phases count."""
     with psycopg.connect(url) as conn:
-        conn.execute("TRUNCATE readings")
+        conn.execute("CREATE TABLE copy_only (LIKE readings INCLUDING ALL)")
         conn.commit()
-        rate = len(rows) / bare_copy(conn, rows, 20_000)
-        conn.execute("TRUNCATE readings")
-        conn.commit()
-    return rate
+        try:
+            return len(rows) / bare_copy(conn, rows, 20_000, table="copy_only")
+        finally:
+            conn.execute("DROP TABLE copy_only")
+            conn.commit()
 
 
 def count_rows(url: str, table: str = "readings") -> int:
@@ -478,13 +480,18 @@ def run(
             )
             for i in range(n)
         ]
+        # the machine's speed drifts by a third over minutes: the bare COPY just before the worker drains the
+        # same number of readings and again just after, and the worker's ratio is to the mean of the two
         copies = [copy_only(url, rows)]
-        echo(f"  COPY-only         {copies[0]:>10,.0f} rows/s (again at the end)")
+        echo(f"  COPY-only         {copies[0]:>10,.0f} rows/s (before the worker's readings)")
 
         # the worker drains each input topic's backlog (one group, restarted between topics)
         group = f"bench-{uuid.uuid4().hex[:8]}"
         rate["worker_readings"] = drain(workers, url, group, {"readings": n})
         echo(f"  worker, readings  {rate['worker_readings']:>10,.0f} events/s (backlog of {n:,})")
+        copies.append(copy_only(url, rows))
+        rate["copy_only"] = statistics.mean(copies)
+        echo(f"  COPY-only again   {copies[1]:>10,.0f} rows/s (after; mean {rate['copy_only']:,.0f})")
         produce(bootstrap, Topic.CAMERA_STATUS.value, camera_reports(cameras, n))
         rate["worker_cameras"] = drain(workers, url, group, {"camera_status": n})
         echo(f"  worker, cameras   {rate['worker_cameras']:>10,.0f} events/s (backlog of {n:,})")
@@ -530,11 +537,6 @@ def run(
             f"  simulate --rate {sim_rate:,}: {sim.per_s:>10,.0f} events/s sent over {sim.seconds:.1f} s,"
             f" {sim.behind_s:.2f} s behind the clock at the end"
         )
-        # the machine's speed drifts over a run: the bare COPY again, into the same empty table, and the
-        # worker's ratio to the mean of the two
-        copies.append(copy_only(url, rows))
-        rate["copy_only"] = statistics.mean(copies)
-        echo(f"  COPY-only again   {copies[1]:>10,.0f} rows/s (mean {rate['copy_only']:,.0f})")
         peak_rss = workers.peak_rss
         echo(f"  worker peak RSS   {peak_rss / 2**20:>10,.0f} MiB (backlogs of {n:,} and live load)")
     finally:

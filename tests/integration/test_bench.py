@@ -49,7 +49,7 @@ def test_bench_pipeline_measures_the_worker_against_raw_limits_and_the_reference
         "simulator",
     }
     assert min(rates.values()) > 0
-    first, last = result["copy_only_rows_per_s"]  # at the start and at the end of the run
+    first, last = result["copy_only_rows_per_s"]  # just before and just after the worker drains readings
     assert min(first, last) > 0 and rates["copy_only"] == pytest.approx((first + last) / 2, abs=1)
     for ratio in ("consume_only", "copy_only", "reference"):
         assert result[f"ratio_worker_to_{ratio}"] == pytest.approx(
