@@ -49,7 +49,7 @@ ADD, LOWEST, HIGHEST = (
 )
 RESOLUTIONS = {"1m": "1 minute", "1h": "1 hour"}
 ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"  # buckets start on whole minutes and hours (UTC)
-MINUTE = f"date_bin('1 minute', event_time, {ORIGIN})"
+MINUTE = f"date_bin('{RESOLUTIONS['1m']}', event_time, {ORIGIN})"
 
 
 # An hour's measure from its minutes': the aggregate agreeing with the rule that merges a batch in.
@@ -88,7 +88,7 @@ class Rollup:
             upsert("1m", f"SELECT bucket, {keys}, {cols} FROM minutes"),
             upsert(
                 "1h",
-                f"SELECT date_bin('1 hour', bucket, {ORIGIN}), {keys}, {hourly}"
+                f"SELECT date_bin('{RESOLUTIONS['1h']}', bucket, {ORIGIN}), {keys}, {hourly}"
                 f" FROM minutes GROUP BY 1, {keys}",
             ),
         ]
